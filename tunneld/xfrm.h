@@ -1,0 +1,40 @@
+/*
+ * Kernel IPsec objects through libnl-3 xfrm: transport-mode ESP for GRE
+ * (IP protocol 47) between the two WAN addresses.
+ *
+ * Policies go in first and stay while a peer is down: with no SA the kernel
+ * drops (and queues an ACQUIRE for) GRE instead of sending it in the clear.
+ */
+#ifndef TUNNELD_XFRM_H
+#define TUNNELD_XFRM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "errmsg.h"
+#include "ikecore.h"
+
+struct nl_sock;
+
+enum xfrm_dir { XFRM_DIR_IN, XFRM_DIR_OUT };
+
+struct xfrm_gre_policy {
+    struct sockaddr_storage local, remote;
+    uint32_t reqid;                 /* ties the policy to the peer's SAs */
+    uint32_t priority;
+};
+
+/* Installs (or replaces) the in and out policies for GRE local <-> remote. */
+int xfrm_policy_install(struct nl_sock *x, const struct xfrm_gre_policy *p, struct errmsg *e);
+/* Removes both; absent policies are not an error. */
+int xfrm_policy_remove(struct nl_sock *x, const struct xfrm_gre_policy *p, struct errmsg *e);
+
+/* One direction of a CHILD SA as ESP state: in = spi_in, remote -> local. */
+int xfrm_state_add(struct nl_sock *x, const struct ike_child_sa *sa, enum xfrm_dir dir,
+                   struct errmsg *e);
+/* Removes the state with this SPI towards dst; an absent state is not an error. */
+int xfrm_state_remove(struct nl_sock *x, const struct sockaddr_storage *dst, uint32_t spi,
+                      struct errmsg *e);
+
+#endif
