@@ -1,12 +1,12 @@
 /* tunneld/ike_socket.c on loopback: UDP 500 as is, 4500 with the non-ESP marker. */
 #include <arpa/inet.h>
-#include <check.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "ike_socket.h"
+#include "unit.h"
 
 static struct sockaddr_storage loopback(void)
 {
@@ -124,9 +124,5 @@ int main(void)
     tcase_add_test(tc, oversized_datagram_is_dropped_not_truncated);
     tcase_add_test(tc, port_in_use_is_a_clear_error);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return unit_run(s);
 }

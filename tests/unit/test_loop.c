@@ -1,10 +1,10 @@
 /* tunneld/loop.c: timers in deadline order, re-arming, fds, signals. */
-#include <check.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 #include "loop.h"
+#include "unit.h"
 
 struct rec {
     struct loop_timer t;
@@ -131,9 +131,5 @@ int main(void)
     tcase_add_test(tc, fd_callback_gets_its_data);
     tcase_add_test(tc, signals_arrive_through_the_loop);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return unit_run(s);
 }
