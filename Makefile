@@ -58,17 +58,20 @@ $(LIBTUNNELD): $(call obj,$(TUNNELD_SRC))
 	@mkdir -p $(dir $@)
 	$(AR) rcs $@ $^
 
-$(O)/tunneld: $(call obj,tunneld/main.c) $(LIBTUNNELD) $(LIBIKE)
+# Binaries under bin/: build/cc/tunneld/ already holds tunneld's objects.
+$(O)/bin/tunneld: $(call obj,tunneld/main.c) $(LIBTUNNELD) $(LIBIKE)
+	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
 # The binaries also stand at the paths the docs use; they are the last build's.
-tunneld/tunneld: $(O)/tunneld
+tunneld/tunneld: $(O)/bin/tunneld
 	cp $< $@
 
-$(O)/tunnelctl: $(call obj,$(CTL_SRC)) $(LIBTUNNELD) $(LIBIKE)
+$(O)/bin/tunnelctl: $(call obj,$(CTL_SRC)) $(LIBTUNNELD) $(LIBIKE)
+	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
-appliance/tunnelctl: $(O)/tunnelctl
+appliance/tunnelctl: $(O)/bin/tunnelctl
 	cp $< $@
 
 $(O)/tests/%: tests/unit/%.c $(LIBTUNNELD) $(LIBIKE)
