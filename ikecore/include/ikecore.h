@@ -59,7 +59,7 @@ enum ike_integ {
     IKE_INTEG_HMAC_SHA2_384_192 = 13,
     IKE_INTEG_HMAC_SHA2_512_256 = 14,
 };
-enum ike_dh {
+enum ike_dh_group { /* not "enum ike_dh": crypto.h has struct ike_dh, same tag namespace */
     IKE_DH_NONE = 0,
     IKE_DH_MODP_1024 = 2,       /* legacy profiles only */
     IKE_DH_MODP_2048 = 14,
@@ -77,7 +77,7 @@ struct ike_suite {
     uint16_t key_bits;  /* 128 / 192 / 256 for AES */
     uint16_t prf;       /* enum ike_prf, IKE SA only */
     uint16_t integ;     /* enum ike_integ, IKE_INTEG_NONE with AEAD */
-    uint16_t dh;        /* enum ike_dh; for ESP the PFS group, or NONE */
+    uint16_t dh;        /* enum ike_dh_group; for ESP the PFS group, or NONE */
     bool esn;           /* ESP only: extended sequence numbers */
 };
 
@@ -112,7 +112,7 @@ struct ike_peer_config {
     unsigned n_ike;
     struct ike_suite esp[IKE_MAX_SUITES];
     unsigned n_esp;
-    uint32_t ike_lifetime_s;
+    uint32_t ike_lifetime_s;       /* rekeyed at 90% (initiator); IKE_R_EXPIRED at 100%; 0 = none */
     uint32_t child_lifetime_s;
     uint64_t child_lifetime_kb;
     uint32_t dpd_interval_s;       /* liveness check of an idle SA; 0 = off */
@@ -149,6 +149,32 @@ enum ike_event_type {
     IKE_EV_CHILD_DOWN,    /* child: remove (keys zeroed) */
     IKE_EV_ERROR,         /* error: a negotiation failed, with the reason */
 };
+
+/*
+ * Event sequences, and what the kernel ends up with when the caller installs
+ * every CHILD_UP / CHILD_REKEYED (both directions, by SPI), removes the old
+ * SPIs a CHILD_REKEYED names after a grace period (already gone: ignore),
+ * and removes a CHILD_DOWN's SPIs at once. Every CHILD SA ever announced is
+ * then removed exactly once; at rest there is one CHILD SA per peer.
+ *
+ *  - Rekey (RFC 7296 §2.8): CHILD_REKEYED(new, old SPIs). No CHILD_DOWN for
+ *    the old SA.
+ *  - Both sides rekey at once (§2.8.1): both new SAs are made and announced,
+ *    CHILD_REKEYED(new1, old) and CHILD_REKEYED(new2, old), in either order;
+ *    then CHILD_DOWN(redundant one, IKE_R_REPLACED) (with reordered packets
+ *    possibly before the second CHILD_REKEYED). The survivor is the same SA
+ *    on both sides.
+ *  - IKE SA rekey (§2.8.2; both at once too): IKE_UP for each new IKE SA,
+ *    IKE_DOWN(IKE_R_REPLACED) for the old and any redundant one. The CHILD
+ *    SA moves to the survivor: no CHILD events.
+ *  - Both sides initiate at once: IKE_UP + CHILD_UP twice, then CHILD_DOWN
+ *    and IKE_DOWN (IKE_R_REPLACED) for the pair both sides drop.
+ *  - The peer restarted or lost its SAs (INITIAL_CONTACT, §2.4): IKE_UP
+ *    (new), CHILD_DOWN + IKE_DOWN (IKE_R_REPLACED) for the stale ones, then
+ *    CHILD_UP (new): removal before installation.
+ *  - IKE SA lifetime (ike_lifetime_s) reached without a successful rekey:
+ *    ERROR, CHILD_DOWN, IKE_DOWN, all IKE_R_EXPIRED.
+ */
 
 /* Why a negotiation failed or an SA went down. */
 enum ike_reason {
