@@ -1,7 +1,6 @@
 /*
- * tunneld: the site supervisor. For now it checks site files and profiles
- * (`--check`); the daemon mode (`-c FILE`) arrives with the IKE wiring and
- * says so rather than pretend.
+ * tunneld: the site supervisor. `--check` validates site files and
+ * profiles; `-c FILE` runs the daemon (daemon.c) in the foreground.
  */
 #include <getopt.h>
 #include <libgen.h>
@@ -15,6 +14,7 @@
 
 #include "config.h"
 #include "config_print.h"
+#include "daemon.h"
 #include "diag.h"
 
 #define SYSTEM_PROFILES "/etc/tunneld/profiles:/usr/share/tunneld/profiles"
@@ -25,6 +25,9 @@ struct options {
     bool check, print;
     const char *daemon_file;
     char *profiles; /* the search path; owned */
+    const char *frr_pathspace;
+    bool passive;
+    int level;
 };
 
 static void usage(FILE *out)
@@ -32,10 +35,16 @@ static void usage(FILE *out)
     fprintf(
         out,
         "usage: tunneld --check [--print] [--profiles DIR[:DIR...]] FILE...\n"
-        "       tunneld -c FILE [--profiles DIR[:DIR...]]   (daemon mode: not implemented yet)\n"
+        "       tunneld -c FILE [--profiles DIR[:DIR...]] [--frr-pathspace NAME] [--passive]\n"
+        "               [--log-level debug|info|notice|warning|err]\n"
         "\n"
         "  --check       validate site files or profiles; errors as FILE:LINE:COL: message\n"
         "  --print       with --check: show each site's resolved peers (never the PSKs)\n"
+        "  -c FILE       run the daemon for this site file, in the foreground, logging to stderr;\n"
+        "                SIGHUP re-reads FILE, SIGTERM removes every tunnel and exits\n"
+        "  --frr-pathspace  talk to the FRR instance started with -N NAME (vtysh -N NAME)\n"
+        "  --passive     never initiate IKE; only answer the peers\n"
+        "  --log-level   what to log (default: info)\n"
         "  --profiles    where profiles/NAME.yaml are looked up (default: $TUNNELD_PROFILES,\n"
         "                else " SYSTEM_PROFILES ")\n");
 }
@@ -74,6 +83,9 @@ static int parse_options(int argc, char *argv[], struct options *o)
         {"print", no_argument, NULL, 'p'},
         {"profiles", required_argument, NULL, 'P'},
         {"help", no_argument, NULL, 'h'},
+        {"frr-pathspace", required_argument, NULL, 'F'},
+        {"passive", no_argument, NULL, 'A'},
+        {"log-level", required_argument, NULL, 'L'},
         {NULL, 0, NULL, 0},
     };
     const char *profiles = getenv("TUNNELD_PROFILES");
@@ -84,12 +96,19 @@ static int parse_options(int argc, char *argv[], struct options *o)
         case 'p': o->print = true; break;
         case 'P': profiles = optarg; break;
         case 'c': o->daemon_file = optarg; break;
+        case 'F': o->frr_pathspace = optarg; break;
+        case 'A': o->passive = true; break;
+        case 'L':
+            if ((o->level = log_level_parse(optarg)) < 0)
+                return -1;
+            break;
         case 'h': usage(stdout); exit(0);
         default: return -1;
         }
     }
+    bool daemon_only = o->frr_pathspace || o->passive || o->level != LOG_L_INFO;
     if (o->check == !!o->daemon_file || (o->check && optind >= argc) ||
-        (!o->check && optind < argc) || (o->print && !o->check))
+        (!o->check && optind < argc) || (o->print && !o->check) || (o->check && daemon_only))
         return -1;
     o->profiles = profiles && *profiles ? strdup(profiles) : default_profiles();
     return o->profiles ? 0 : -1;
@@ -117,18 +136,17 @@ static int check_one(const char *file, const struct options *o)
 
 int main(int argc, char *argv[])
 {
-    struct options o = {0};
+    struct options o = {.level = LOG_L_INFO};
     if (parse_options(argc, argv, &o) < 0) {
         usage(stderr);
         return EXIT_USAGE;
     }
     int bad = 0;
     if (o.daemon_file) {
-        fprintf(stderr,
-                "tunneld: daemon mode is not implemented yet; "
-                "'tunneld --check %s' validates the file\n",
-                o.daemon_file);
-        bad = 1;
+        struct daemon_options d = {.config_file = o.daemon_file, .profiles = o.profiles,
+                                   .frr_pathspace = o.frr_pathspace, .passive = o.passive,
+                                   .level = (enum log_level)o.level};
+        bad = daemon_run(&d);
     }
     for (int i = optind; o.check && i < argc; i++)
         bad |= check_one(argv[i], &o);

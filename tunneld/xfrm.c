@@ -315,3 +315,61 @@ int xfrm_state_remove(struct nl_sock *x, const struct sockaddr_storage *dst, uin
         return 0;
     return err < 0 ? nlh_err(e, err, "XFRM state remove", what) : 0;
 }
+
+struct flush {
+    struct nl_sock *x;
+    uint32_t lo, hi;
+    unsigned removed;
+    int err;
+};
+
+static bool in_range(const struct flush *f, int reqid)
+{
+    return reqid >= 0 && (uint32_t)reqid >= f->lo && (uint32_t)reqid <= f->hi;
+}
+
+static void flush_sa(struct nl_object *obj, void *arg)
+{
+    struct flush *f = arg;
+    struct xfrmnl_sa *sa = (struct xfrmnl_sa *)obj;
+    if (!in_range(f, xfrmnl_sa_get_reqid(sa)))
+        return;
+    int err = xfrmnl_sa_delete(f->x, sa, 0);
+    if (err < 0 && err != -NLE_OBJ_NOTFOUND)
+        f->err = err;
+    else
+        f->removed++;
+}
+
+static void flush_sp(struct nl_object *obj, void *arg)
+{
+    struct flush *f = arg;
+    struct xfrmnl_sp *sp = (struct xfrmnl_sp *)obj;
+    struct xfrmnl_user_tmpl *t =
+        xfrmnl_sp_get_nusertemplates(sp) > 0 ? xfrmnl_sp_usertemplate_n(sp, 0) : NULL;
+    if (!t || !in_range(f, xfrmnl_user_tmpl_get_reqid(t)))
+        return;
+    int err = xfrmnl_sp_delete(f->x, sp, 0);
+    if (err < 0 && err != -NLE_OBJ_NOTFOUND)
+        f->err = err;
+    else
+        f->removed++;
+}
+
+int xfrm_flush_reqids(struct nl_sock *x, uint32_t lo, uint32_t hi, unsigned *removed,
+                      struct errmsg *e)
+{
+    struct flush f = {.x = x, .lo = lo, .hi = hi};
+    struct nl_cache *c = NULL;
+    int err = xfrmnl_sa_alloc_cache(x, &c);
+    if (err < 0)
+        return nlh_err(e, err, "XFRM state list", "");
+    nl_cache_foreach(c, flush_sa, &f);
+    nl_cache_free(c);
+    if ((err = xfrmnl_sp_alloc_cache(x, &c)) < 0)
+        return nlh_err(e, err, "XFRM policy list", "");
+    nl_cache_foreach(c, flush_sp, &f);
+    nl_cache_free(c);
+    *removed = f.removed;
+    return f.err < 0 ? nlh_err(e, f.err, "XFRM flush", "leftover reqids") : 0;
+}

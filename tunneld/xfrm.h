@@ -37,4 +37,11 @@ int xfrm_state_add(struct nl_sock *x, const struct ike_child_sa *sa, enum xfrm_d
 int xfrm_state_remove(struct nl_sock *x, const struct sockaddr_storage *dst, uint32_t spi,
                       struct errmsg *e);
 
+/*
+ * Removes every ESP state and GRE policy whose reqid lies in [lo, hi]: what
+ * a previous run killed with -9 left behind. *removed counts them.
+ */
+int xfrm_flush_reqids(struct nl_sock *x, uint32_t lo, uint32_t hi, unsigned *removed,
+                      struct errmsg *e);
+
 #endif

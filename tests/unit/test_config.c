@@ -587,15 +587,22 @@ END_TEST
 START_TEST(usage_and_daemon_mode)
 {
     struct run r;
-    const char *none[] = {NULL}, *daemon[] = {"-c", "/etc/tunneld/sites.yaml", NULL},
-               *check_nothing[] = {"--check", NULL};
+    const char *none[] = {NULL}, *daemon[] = {"-c", "/nonexistent/sites.yaml", NULL},
+               *check_nothing[] = {"--check", NULL},
+               *check_passive[] = {"--check", "--passive", "x.yaml", NULL},
+               *bad_level[] = {"-c", "x.yaml", "--log-level", "loud", NULL};
     run_tunneld(&r, none);
     ck_assert_int_eq(r.status, 2);
     run_tunneld(&r, check_nothing);
     ck_assert_int_eq(r.status, 2);
+    run_tunneld(&r, check_passive);
+    ck_assert_int_eq(r.status, 2);
+    run_tunneld(&r, bad_level);
+    ck_assert_int_eq(r.status, 2);
+    /* A daemon whose file cannot be read says which and exits 1, before touching anything. */
     run_tunneld(&r, daemon);
     ck_assert_int_eq(r.status, 1);
-    ck_assert(strstr(r.err, "not implemented") != NULL);
+    ck_assert_msg(strstr(r.err, "tunneld: err: /nonexistent/sites.yaml") != NULL, "%s", r.err);
 }
 END_TEST
 

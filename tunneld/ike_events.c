@@ -1,0 +1,108 @@
+/*
+ * What ikecore says, turned into packets on the wire, kernel states and log
+ * lines. Called after every call into ikecore, so nothing waits in its queue.
+ */
+#include <inttypes.h>
+#include <string.h>
+
+#include "daemon.h"
+#include "proposal.h"
+
+/* How long a rekeyed SA keeps decrypting what was already in flight. */
+#define REKEY_GRACE_MS 10000
+
+static void log_child(struct peer *p, const char *what, const struct ike_child_sa *sa)
+{
+    char suite[PROPOSAL_MAX_LEN];
+    proposal_format(&sa->suite, PROPOSAL_ESP, suite, sizeof(suite));
+    log_msg(&p->d->log, LOG_L_INFO, p->cfg.name, "CHILD SA %s: SPI in 0x%08" PRIx32
+            " out 0x%08" PRIx32 ", %s%s", what, sa->spi_in, sa->spi_out, suite,
+            sa->udp_encap ? ", UDP-encapsulated" : "");
+}
+
+static void on_send(struct daemon *d, const struct ike_event *ev)
+{
+    struct errmsg e = {{0}};
+    if (ike_socket_send(&d->sock, ev->u.send.data, ev->u.send.len, &ev->u.send.src,
+                        &ev->u.send.dst, &e) < 0)
+        log_msg(&d->log, LOG_L_WARNING, ev->peer_name, "%s", e.text);
+}
+
+static void on_ike(struct peer *p, const struct ike_event *ev)
+{
+    char suite[PROPOSAL_MAX_LEN];
+    if (ev->type == IKE_EV_IKE_UP) {
+        proposal_format(&ev->u.ike.suite, PROPOSAL_IKE, suite, sizeof(suite));
+        log_msg(&p->d->log, LOG_L_INFO, p->cfg.name, "IKE SA up: IKEv%u, %s, %s%s",
+                ev->u.ike.version, ev->u.ike.initiator ? "initiator" : "responder", suite,
+                ev->u.ike.nat_local || ev->u.ike.nat_remote ? ", NAT detected" : "");
+        p->retry_s = 0;
+        return;
+    }
+    enum ike_reason r = ev->u.ike.reason;
+    log_msg(&p->d->log, r == IKE_R_REPLACED ? LOG_L_INFO : LOG_L_NOTICE, p->cfg.name,
+            "IKE SA down: %s", ike_reason_str(r));
+    if (r != IKE_R_REPLACED && r != IKE_R_DELETED_LOCALLY)
+        peer_schedule_retry(p);
+}
+
+static void on_child(struct peer *p, const struct ike_event *ev)
+{
+    const struct ike_child_sa *sa = &ev->u.child.sa;
+    switch (ev->type) {
+    case IKE_EV_CHILD_UP:
+        if (peer_sa_install(p, sa) == 0)
+            log_child(p, "up", sa);
+        break;
+    case IKE_EV_CHILD_REKEYED:
+        if (peer_sa_install(p, sa) == 0)
+            log_child(p, "rekeyed", sa);
+        peer_sa_retire(p, ev->u.child.old_spi_in, REKEY_GRACE_MS);
+        break;
+    default:
+        peer_sa_remove(p, sa->spi_in);
+        log_msg(&p->d->log, LOG_L_NOTICE, p->cfg.name, "CHILD SA down: SPI in 0x%08" PRIx32
+                ", %s", sa->spi_in, ike_reason_str(ev->u.child.reason));
+        break;
+    }
+}
+
+static void on_error(struct daemon *d, struct peer *p, const struct ike_event *ev)
+{
+    log_msg(&d->log, LOG_L_ERR, ev->peer_name, "negotiation failed: %s: %s",
+            ike_reason_str(ev->u.error.reason),
+            ev->u.error.detail ? ev->u.error.detail : "no detail");
+    if (p && !p->n_sa)
+        peer_schedule_retry(p);
+}
+
+static void handle(struct daemon *d, const struct ike_event *ev)
+{
+    struct peer *p = peer_by_ike_id(d, ev->peer_id);
+    switch (ev->type) {
+    case IKE_EV_SEND: on_send(d, ev); break;
+    case IKE_EV_ERROR: on_error(d, p, ev); break;
+    case IKE_EV_IKE_UP:
+    case IKE_EV_IKE_DOWN:
+        if (p)
+            on_ike(p, ev);
+        break;
+    case IKE_EV_CHILD_UP:
+    case IKE_EV_CHILD_REKEYED:
+    case IKE_EV_CHILD_DOWN:
+        if (p)
+            on_child(p, ev);
+        break;
+    default: break;
+    }
+}
+
+void daemon_ike_drain(struct daemon *d)
+{
+    struct ike_event ev;
+    while (ike_next_event(d->ike, &ev) == 1)
+        handle(d, &ev);
+    ike_time_t next = ike_next_deadline(d->ike);
+    /* Deadline 0 disarms a loop timer; ikecore's "now or earlier" must still fire. */
+    loop_timer_set(d->loop, &d->ike_timer, next == IKE_TIME_NEVER ? 0 : next ? next : 1);
+}
