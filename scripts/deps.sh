@@ -8,9 +8,15 @@ PACKAGES="
   libnl-3-dev libnl-route-3-dev libnl-xfrm-3-dev libnl-genl-3-dev
   libssl-dev libyaml-dev libjson-c-dev check
   qemu-system-x86 linux-image-amd64 busybox-static cpio kmod
-  iproute2 iputils-ping tcpdump frr
+  iproute2 iputils-ping tcpdump frr nftables
   python3 python3-cryptography
+  strongswan-charon strongswan-swanctl libstrongswan-standard-plugins
 "
+# strongSwan is the interop peer of tests/interop (charon in a VM's network
+# namespace, never as a host service). The three packages are all it needs:
+# charon + the core plugins (random, nonce, kernel-netlink, socket-default),
+# swanctl + vici, and openssl (AES-CBC/GCM, SHA-2, MODP, ECP, X25519); the
+# -extra-plugins packages add nothing the tests use.
 
 missing() {
     for p in $PACKAGES; do
@@ -36,3 +42,25 @@ if [ -z "$(find /var/lib/apt/lists -maxdepth 1 -name '*Packages*' -mmin -1440 2>
 fi
 # shellcheck disable=SC2086
 apt-get install -y -q --no-install-recommends $todo
+
+# strongswan-charon pulls in strongswan-starter, whose postinst enables (and,
+# where services may start, starts) the host's "ipsec" service: a charon on
+# the host's UDP 500/4500 with the host's /etc/ipsec.conf. The tests run
+# their own charons inside VMs and need none of it, so when this run is the
+# one that installed strongSwan, switch that service off again.
+new_swan=0
+for p in $todo; do [ "$p" = strongswan-charon ] && new_swan=1; done
+if [ "$new_swan" = 1 ]; then
+    if command -v systemctl >/dev/null 2>&1; then
+        if [ -d /run/systemd/system ]; then
+            systemctl disable --now strongswan-starter.service >/dev/null 2>&1 || true
+        else
+            systemctl disable strongswan-starter.service >/dev/null 2>&1 || true
+        fi
+    fi
+    if command -v update-rc.d >/dev/null 2>&1 && [ -e /etc/init.d/ipsec ]; then
+        invoke-rc.d ipsec stop >/dev/null 2>&1 || true
+        update-rc.d ipsec disable >/dev/null 2>&1 || true
+    fi
+    echo "deps: strongSwan installed; its host service (strongswan-starter/ipsec) is disabled"
+fi

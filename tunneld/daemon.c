@@ -12,6 +12,7 @@
 #include <openssl/rand.h>
 
 #include "daemon.h"
+#include "mss.h"
 #include "sysctl.h"
 
 static int rand_bytes(void *arg, uint8_t *buf, size_t len)
@@ -176,6 +177,8 @@ static void cleanup_leftovers(struct daemon *d)
     if (n)
         log_msg(&d->log, LOG_L_NOTICE, NULL, "removed %u XFRM states/policies a previous run left",
                 n);
+    if (mss_clamp_flush(&e) < 0)
+        log_msg(&d->log, LOG_L_WARNING, NULL, "%s", e.text);
 }
 
 static int open_io(struct daemon *d, struct errmsg *e)
@@ -237,6 +240,9 @@ static void stop(struct daemon *d)
         daemon_peer_drop(d, d->n_peers - 1);
     if (d->cfg && d->lans_in_frr)
         daemon_lans(d, d->cfg, false);
+    struct errmsg e = {{0}};
+    if (d->cfg && mss_clamp_flush(&e) < 0)
+        log_msg(&d->log, LOG_L_WARNING, NULL, "%s", e.text);
     if (d->loop) {
         loop_timer_set(d->loop, &d->ike_timer, 0);
         loop_timer_set(d->loop, &d->frr_timer, 0);

@@ -10,6 +10,7 @@
 #include <openssl/crypto.h>
 
 #include "daemon.h"
+#include "mss.h"
 #include "mtu.h"
 #include "sysctl.h"
 
@@ -162,7 +163,13 @@ static int kernel_up(struct peer *p, struct errmsg *e)
     if (gre_create(nl->route, &p->gre, e) < 0)
         return -1;
     p->gre_up = true;
-    return sysctl_tunnel(p->gre.ifname, e);
+    if (sysctl_tunnel(p->gre.ifname, e) < 0)
+        return -1;
+    /* Without a clamp TCP still works, fragmented: worth a warning, not a dead tunnel. */
+    struct errmsg me = {{0}};
+    if (mss_clamp_set(p->gre.ifname, tunnel_mss(p->gre.mtu), &me) < 0)
+        log_msg(&p->d->log, LOG_L_WARNING, p->cfg.name, "%s", me.text);
+    return 0;
 }
 
 static void retry_fire(struct loop *l, void *arg)
@@ -228,6 +235,8 @@ void peer_stop(struct peer *p)
     }
     peer_sa_remove_all(p);
     frr_remove(p);
+    if (p->gre_up && mss_clamp_clear(p->gre.ifname, &e) < 0)
+        log_msg(&d->log, LOG_L_WARNING, p->cfg.name, "%s", e.text);
     if (p->gre_up && gre_destroy(d->nl.route, p->gre.ifname, &e) < 0)
         log_msg(&d->log, LOG_L_WARNING, p->cfg.name, "%s", e.text);
     p->gre_up = false;
