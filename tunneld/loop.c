@@ -159,12 +159,11 @@ static void fire_timers(struct loop *l)
     uint64_t now = loop_now_ms();
     /* Unlink before calling: the callback may re-arm its timer or others. */
     for (;;) {
+        /* The earliest first: timers that came due together fire in deadline order. */
         struct loop_timer *due = NULL;
         for (struct loop_timer *t = l->timers; t; t = t->next)
-            if (t->deadline_ms <= now) {
+            if (t->deadline_ms <= now && (!due || t->deadline_ms < due->deadline_ms))
                 due = t;
-                break;
-            }
         if (!due)
             break;
         timers_unlink(l, due);
