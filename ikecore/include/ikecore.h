@@ -285,6 +285,30 @@ int ike_next_event(struct ike_ctx *ctx, struct ike_event *ev);
 
 const struct ike_stats *ike_get_stats(const struct ike_ctx *ctx);
 
+/* What an operator's `show crypto isakmp sa` needs of one IKE SA. */
+enum ike_sa_phase {
+    IKE_PHASE_CONNECTING = 1, /* IKE_SA_INIT / IKE_AUTH under way */
+    IKE_PHASE_ESTABLISHED,
+    IKE_PHASE_REKEYING,       /* established, a CREATE_CHILD_SA of ours outstanding */
+    IKE_PHASE_DELETING,       /* replaced, or a DELETE outstanding */
+};
+struct ike_sa_info {
+    uint64_t spi_i, spi_r;
+    uint8_t version;
+    bool initiator;
+    enum ike_sa_phase phase;
+    struct ike_suite suite;        /* zero until negotiated */
+    struct sockaddr_storage local, remote;
+    bool nat_local, nat_remote;
+    ike_time_t created, established; /* established: 0 until then */
+    ike_time_t hard_expiry;        /* 0: no lifetime */
+    uint32_t child_spi_in, child_spi_out; /* the CHILD SA it carries; 0: none */
+};
+/* The peer's IKE SAs, up to max of them into out; returns how many there are. */
+unsigned ike_peer_sas(const struct ike_ctx *ctx, uint32_t peer_id, struct ike_sa_info *out,
+                      unsigned max);
+const char *ike_phase_str(enum ike_sa_phase p); /* "ESTABLISHED", ... */
+
 /* Names for logs. */
 const char *ike_reason_str(enum ike_reason r);
 const char *ike_event_str(enum ike_event_type t);
