@@ -8,9 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <time.h>
 
 #include <openssl/rand.h>
 
+#include "control.h"
 #include "daemon.h"
 #include "mss.h"
 #include "sysctl.h"
@@ -38,25 +40,22 @@ static uint8_t wan_family(const struct daemon *d, const struct tunneld_config *c
     return c->n_peers ? c->peers[0].address.family : AF_INET;
 }
 
-int daemon_config_load(struct daemon *d, struct tunneld_config **out, struct wan *w)
+int daemon_config_load(struct daemon *d, struct tunneld_config **out, struct wan *w,
+                       struct diag *dg, struct errmsg *e)
 {
-    struct diag dg;
-    struct errmsg e = {{0}};
-    diag_init(&dg);
-    int rc = config_load(d->opt.config_file, d->opt.profiles, out, &dg);
+    int rc = config_load(d->opt.config_file, d->opt.profiles, out, dg);
     if (rc == 0) {
         struct tunneld_config *c = *out;
         struct ip_addr want = c->site.wan_addr;
         if (!c->site.wan_is_addr)
             want.family = wan_family(d, c);
-        rc = wan_resolve(d->nl.route, c->site.wan_is_addr, c->site.wan_ifname, &want, w, &e);
+        rc = wan_resolve(d->nl.route, c->site.wan_is_addr, c->site.wan_ifname, &want, w, e);
         if (rc < 0)
-            log_msg(&d->log, LOG_L_ERR, NULL, "%s: %s", d->opt.config_file, e.text);
+            log_msg(&d->log, LOG_L_ERR, NULL, "%s: %s", d->opt.config_file, e->text);
         else if (!c->site.wan_is_addr)
-            rc = config_derive(c, &w->addr, &dg);
+            rc = config_derive(c, &w->addr, dg);
     }
-    log_diag(d, &dg);
-    diag_free(&dg);
+    log_diag(d, dg);
     if (rc < 0) {
         config_free(*out);
         *out = NULL;
@@ -129,7 +128,12 @@ static void on_signal(struct loop *l, int signo, void *arg)
 {
     struct daemon *d = arg;
     if (signo == SIGHUP) {
-        daemon_reload(d);
+        struct reload_result r;
+        struct diag dg;
+        struct errmsg e = {{0}};
+        diag_init(&dg);
+        daemon_reload(d, &r, &dg, &e);
+        diag_free(&dg);
         return;
     }
     log_msg(&d->log, LOG_L_NOTICE, NULL, "%s: stopping", strsignal(signo));
@@ -215,10 +219,16 @@ static int start(struct daemon *d)
         log_msg(&d->log, LOG_L_ERR, NULL, "%s", e.text);
         return -1;
     }
-    if (daemon_config_load(d, &d->cfg, &d->wan) < 0)
+    struct diag dg;
+    diag_init(&dg);
+    int rc = daemon_config_load(d, &d->cfg, &d->wan, &dg, &e);
+    diag_free(&dg);
+    if (rc < 0)
         return -1;
+    d->loaded_unix = time(NULL);
     cleanup_leftovers(d);
-    if (open_io(d, &e) < 0) {
+    const char *ctl = d->opt.control_path ? d->opt.control_path : CONTROL_DEFAULT_PATH;
+    if (open_io(d, &e) < 0 || control_open(d, ctl, d->opt.control_group, &d->ctl, &e) < 0) {
         log_msg(&d->log, LOG_L_ERR, NULL, "%s", e.text);
         return -1;
     }
@@ -236,6 +246,7 @@ static int start(struct daemon *d)
 
 static void stop(struct daemon *d)
 {
+    control_close(d->ctl);
     while (d->n_peers)
         daemon_peer_drop(d, d->n_peers - 1);
     if (d->cfg && d->lans_in_frr)
@@ -264,6 +275,7 @@ int daemon_run(const struct daemon_options *opt)
     d->log.level = opt->level;
     d->sock.fd_ike = d->sock.fd_natt = -1;
     d->frr.pathspace = opt->frr_pathspace;
+    d->started_ms = loop_now_ms();
     int rc = start(d) == 0 ? loop_run(d->loop) : 1;
     stop(d);
     if (rc == 0)

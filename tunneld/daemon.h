@@ -30,6 +30,8 @@ struct daemon_options {
     const char *frr_pathspace; /* vtysh -N; NULL: the system's FRR */
     bool passive;              /* respond only; never initiate */
     enum log_level level;
+    const char *control_path;  /* NULL: CONTROL_DEFAULT_PATH */
+    const char *control_group; /* NULL: root only */
 };
 
 #define PEER_MAX_SAS 6
@@ -38,6 +40,8 @@ struct daemon_options {
 struct peer_sa {
     uint32_t spi_in, spi_out;
     uint64_t retire_at; /* 0: in use; else removed then (replaced by a rekey) */
+    struct ike_suite suite;
+    bool udp_encap;
 };
 
 struct daemon;
@@ -58,6 +62,7 @@ struct peer {
     struct loop_timer retire_timer; /* the earliest retire_at */
     struct loop_timer retry_timer;  /* re-initiate after a failure, with back-off */
     unsigned retry_s;
+    bool reconnect; /* clear crypto isakmp: initiate again once the old SA is down */
 };
 
 struct daemon {
@@ -76,6 +81,9 @@ struct daemon {
     unsigned n_peers;
     uint32_t next_reqid;
     bool lans_in_frr, lans_warned;
+    struct control *ctl;
+    uint64_t started_ms;   /* loop_now_ms() at start */
+    int64_t loaded_unix;   /* wall clock of the last successful (re)load */
     uint8_t rxbuf[65536];
 };
 
@@ -90,6 +98,10 @@ void peer_free(struct peer *p);
 struct peer *peer_by_ike_id(struct daemon *d, uint32_t ike_id);
 /* Re-initiate after a failure, unless passive: 5 s doubling to 60 s. */
 void peer_schedule_retry(struct peer *p);
+/* Re-initiate as soon as the IKE SA being deleted is down (the operator cleared it). */
+void peer_reconnect_soon(struct peer *p);
+/* An IKE SA of p went down: re-initiate as the reason and the operator say. */
+void peer_ike_down(struct peer *p, enum ike_reason why);
 /* FRR configuration of the tunnel; retried by the daemon until it succeeds. */
 int peer_frr_add(struct peer *p);
 
@@ -102,12 +114,17 @@ void peer_sa_remove_all(struct peer *p);
 /* ike_events.c: everything ikecore says, drained after every call into it. */
 void daemon_ike_drain(struct daemon *d);
 
-/* reload.c: SIGHUP. */
-void daemon_reload(struct daemon *d);
+/* reload.c: SIGHUP, and tunnelctl reload. */
+struct reload_result {
+    unsigned kept, stopped, started;
+};
+/* 0 and *r; -1 when the file is invalid: why in dg (positions) or e, and nothing changed. */
+int daemon_reload(struct daemon *d, struct reload_result *r, struct diag *dg, struct errmsg *e);
 
 /* daemon.c */
-/* Loads, checks and resolves the WAN of the config file; errors are logged. */
-int daemon_config_load(struct daemon *d, struct tunneld_config **out, struct wan *w);
+/* Loads, checks and resolves the WAN of the config file; errors are logged and left in dg / e. */
+int daemon_config_load(struct daemon *d, struct tunneld_config **out, struct wan *w,
+                       struct diag *dg, struct errmsg *e);
 void daemon_frr_retry_arm(struct daemon *d);
 int daemon_peers_start(struct daemon *d);  /* one peer per d->cfg peer */
 int daemon_peer_add(struct daemon *d, const struct cfg_peer *cfg); /* lists and starts it */

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "subproc.h"
 
@@ -35,6 +36,15 @@ int vtysh_run(const struct frr_vtysh *v, const char *const *cmds, size_t n, char
     int status = 0;
     if (build_argv(v, cmds, n, argv) < 0)
         return errmsg_set(e, "vtysh: too many commands (%zu)", n);
+    /*
+     * No ospfd socket, no FRR to talk to: say so at once instead of running
+     * vtysh, which takes seconds to find out and would hold the event loop.
+     */
+    char vty[160];
+    snprintf(vty, sizeof(vty), "/var/run/frr/%s%sospfd.vty", v->pathspace ? v->pathspace : "",
+             v->pathspace ? "/" : "");
+    if (access(vty, F_OK) < 0)
+        return errmsg_set(e, "FRR's ospfd is not running (no %s)", vty);
     unsigned timeout = v->timeout_ms ? v->timeout_ms : 10000;
     if (subproc_run(argv, timeout, out, outlen, &status, e) < 0)
         return -1;

@@ -42,8 +42,7 @@ static void on_ike(struct peer *p, const struct ike_event *ev)
     enum ike_reason r = ev->u.ike.reason;
     log_msg(&p->d->log, r == IKE_R_REPLACED ? LOG_L_INFO : LOG_L_NOTICE, p->cfg.name,
             "IKE SA down: %s", ike_reason_str(r));
-    if (r != IKE_R_REPLACED && r != IKE_R_DELETED_LOCALLY)
-        peer_schedule_retry(p);
+    peer_ike_down(p, r);
 }
 
 static void on_child(struct peer *p, const struct ike_event *ev)

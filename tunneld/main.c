@@ -26,6 +26,7 @@ struct options {
     const char *daemon_file;
     char *profiles; /* the search path; owned */
     const char *frr_pathspace;
+    const char *control, *control_group;
     bool passive;
     int level;
 };
@@ -37,6 +38,7 @@ static void usage(FILE *out)
         "usage: tunneld --check [--print] [--profiles DIR[:DIR...]] FILE...\n"
         "       tunneld -c FILE [--profiles DIR[:DIR...]] [--frr-pathspace NAME] [--passive]\n"
         "               [--log-level debug|info|notice|warning|err]\n"
+        "               [--control PATH] [--control-group GROUP]\n"
         "\n"
         "  --check       validate site files or profiles; errors as FILE:LINE:COL: message\n"
         "  --print       with --check: show each site's resolved peers (never the PSKs)\n"
@@ -45,6 +47,8 @@ static void usage(FILE *out)
         "  --frr-pathspace  talk to the FRR instance started with -N NAME (vtysh -N NAME)\n"
         "  --passive     never initiate IKE; only answer the peers\n"
         "  --log-level   what to log (default: info)\n"
+        "  --control     the control socket tunnelctl talks to (default /run/tunneld/control)\n"
+        "  --control-group  also let this group use it (mode 0660; default: root only)\n"
         "  --profiles    where profiles/NAME.yaml are looked up (default: $TUNNELD_PROFILES,\n"
         "                else " SYSTEM_PROFILES ")\n");
 }
@@ -86,6 +90,8 @@ static int parse_options(int argc, char *argv[], struct options *o)
         {"frr-pathspace", required_argument, NULL, 'F'},
         {"passive", no_argument, NULL, 'A'},
         {"log-level", required_argument, NULL, 'L'},
+        {"control", required_argument, NULL, 'S'},
+        {"control-group", required_argument, NULL, 'G'},
         {NULL, 0, NULL, 0},
     };
     const char *profiles = getenv("TUNNELD_PROFILES");
@@ -98,6 +104,8 @@ static int parse_options(int argc, char *argv[], struct options *o)
         case 'c': o->daemon_file = optarg; break;
         case 'F': o->frr_pathspace = optarg; break;
         case 'A': o->passive = true; break;
+        case 'S': o->control = optarg; break;
+        case 'G': o->control_group = optarg; break;
         case 'L':
             if ((o->level = log_level_parse(optarg)) < 0)
                 return -1;
@@ -106,7 +114,8 @@ static int parse_options(int argc, char *argv[], struct options *o)
         default: return -1;
         }
     }
-    bool daemon_only = o->frr_pathspace || o->passive || o->level != LOG_L_INFO;
+    bool daemon_only = o->frr_pathspace || o->passive || o->level != LOG_L_INFO || o->control ||
+                       o->control_group;
     if (o->check == !!o->daemon_file || (o->check && optind >= argc) ||
         (!o->check && optind < argc) || (o->print && !o->check) || (o->check && daemon_only))
         return -1;
@@ -145,7 +154,9 @@ int main(int argc, char *argv[])
     if (o.daemon_file) {
         struct daemon_options d = {.config_file = o.daemon_file, .profiles = o.profiles,
                                    .frr_pathspace = o.frr_pathspace, .passive = o.passive,
-                                   .level = (enum log_level)o.level};
+                                   .level = (enum log_level)o.level,
+                                   .control_path = o.control,
+                                   .control_group = o.control_group};
         bad = daemon_run(&d);
     }
     for (int i = optind; o.check && i < argc; i++)

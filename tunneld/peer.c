@@ -192,6 +192,23 @@ void peer_schedule_retry(struct peer *p)
     loop_timer_set(p->d->loop, &p->retry_timer, loop_now_ms() + p->retry_s * 1000ull);
 }
 
+void peer_reconnect_soon(struct peer *p)
+{
+    p->reconnect = !p->d->opt.passive && p->ike_id;
+}
+
+void peer_ike_down(struct peer *p, enum ike_reason why)
+{
+    if (p->reconnect) {
+        /* Once the deleted SA is gone, at once: the operator asked for a new one. */
+        p->reconnect = false;
+        p->retry_s = 0;
+        loop_timer_set(p->d->loop, &p->retry_timer, loop_now_ms() + 200);
+    } else if (why != IKE_R_REPLACED && why != IKE_R_DELETED_LOCALLY) {
+        peer_schedule_retry(p);
+    }
+}
+
 int peer_start(struct peer *p)
 {
     struct daemon *d = p->d;

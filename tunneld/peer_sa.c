@@ -59,7 +59,8 @@ int peer_sa_install(struct peer *p, const struct ike_child_sa *sa)
         xfrm_state_remove(x, &p->local, sa->spi_in, NULL);
         return -1;
     }
-    p->sa[p->n_sa++] = (struct peer_sa){.spi_in = sa->spi_in, .spi_out = sa->spi_out};
+    p->sa[p->n_sa++] = (struct peer_sa){.spi_in = sa->spi_in, .spi_out = sa->spi_out,
+                                        .suite = sa->suite, .udp_encap = sa->udp_encap};
     p->retire_timer.fn = retire_fire;
     p->retire_timer.arg = p;
     return 0;

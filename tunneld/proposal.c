@@ -245,6 +245,11 @@ static const char *name_of(enum tok_kind kind, uint16_t id, uint16_t bits)
     return "?";
 }
 
+const char *proposal_dh_name(uint16_t group)
+{
+    return group ? name_of(T_DH, group, 0) : "none";
+}
+
 void proposal_format(const struct ike_suite *s, enum proposal_kind kind, char *buf, size_t len)
 {
     int n = snprintf(buf, len, "%s", name_of(T_ENCR, s->encr, s->key_bits));

@@ -35,6 +35,9 @@ struct proposal_error {
 int proposal_parse(const char *s, const struct proposal_rules *r, struct ike_suite *out,
                    struct proposal_error *err);
 
+/* "ecp384", "modp2048", "x25519"...; "none" for 0. */
+const char *proposal_dh_name(uint16_t group);
+
 /* The canonical string for a suite ("aes256gcm16-prfsha384-ecp384"). */
 void proposal_format(const struct ike_suite *s, enum proposal_kind kind, char *buf, size_t len);
 

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "daemon.h"
 
@@ -30,19 +31,21 @@ static bool same_lans(const struct cfg_site *a, const struct cfg_site *b)
            memcmp(a->lan, b->lan, a->n_lan * sizeof(a->lan[0])) == 0;
 }
 
-void daemon_reload(struct daemon *d)
+int daemon_reload(struct daemon *d, struct reload_result *r, struct diag *dg, struct errmsg *e)
 {
     struct tunneld_config *nc = NULL;
     struct wan w;
-    if (daemon_config_load(d, &nc, &w) < 0) {
+    memset(r, 0, sizeof(*r));
+    if (daemon_config_load(d, &nc, &w, dg, e) < 0) {
         log_msg(&d->log, LOG_L_ERR, NULL, "reload failed: %s is invalid; the running config stays",
                 d->opt.config_file);
-        return;
+        return -1;
     }
+    d->loaded_unix = time(NULL);
     /* The WAN and the area are in every tunnel's kernel objects and FRR lines. */
     bool new_wan = ip_addr_cmp(&w.addr, &d->wan.addr) != 0 || w.mtu != d->wan.mtu ||
                    nc->site.ospf_area != d->cfg->site.ospf_area;
-    unsigned kept = 0, stopped = 0;
+    unsigned kept = 0, stopped = 0, started = 0;
     for (unsigned i = d->n_peers; i-- > 0;) {
         const struct cfg_peer *np = find(nc, d->peers[i]->cfg.name);
         if (!new_wan && np && same_peer(np, &d->peers[i]->cfg)) {
@@ -63,7 +66,6 @@ void daemon_reload(struct daemon *d)
     d->cfg = nc;
     d->wan = w;
     config_free(old);
-    unsigned started = 0;
     for (unsigned i = 0; i < nc->n_peers; i++) {
         bool running = false;
         for (unsigned j = 0; j < d->n_peers && !running; j++)
@@ -73,4 +75,6 @@ void daemon_reload(struct daemon *d)
     }
     log_msg(&d->log, LOG_L_NOTICE, NULL, "reloaded: %u peer%s kept, %u stopped, %u started", kept,
             kept == 1 ? "" : "s", stopped, started);
+    *r = (struct reload_result){.kept = kept, .stopped = stopped, .started = started};
+    return 0;
 }

@@ -373,3 +373,33 @@ int xfrm_flush_reqids(struct nl_sock *x, uint32_t lo, uint32_t hi, unsigned *rem
     *removed = f.removed;
     return f.err < 0 ? nlh_err(e, f.err, "XFRM flush", "leftover reqids") : 0;
 }
+
+int xfrm_state_stats(struct nl_sock *x, const struct sockaddr_storage *dst, uint32_t spi,
+                     struct xfrm_state_stats *out, struct errmsg *e)
+{
+    char what[48];
+    snprintf(what, sizeof(what), "spi 0x%08x", spi);
+    struct nl_addr *d = nlh_addr(dst);
+    struct xfrmnl_sa *sa = NULL;
+    if (!d)
+        return errmsg_set(e, "XFRM state %s: out of memory", what);
+    int err = xfrmnl_sa_get_kernel(x, d, spi, IPPROTO_ESP, 0, 0, &sa);
+    nl_addr_put(d);
+    if (err < 0)
+        return nlh_err(e, err, "XFRM state", what);
+    unsigned long long bytes = 0, packets = 0, add = 0, use = 0, rw = 0, replay = 0, integ = 0;
+    xfrmnl_sa_get_curlifetime(sa, &bytes, &packets, &add, &use);
+    xfrmnl_sa_get_stats(sa, &rw, &replay, &integ);
+    *out = (struct xfrm_state_stats){.bytes = bytes, .packets = packets, .add_time = add,
+                                     .replay = replay, .integrity_failed = integ,
+                                     .hard_bytes = XFRM_INF, .hard_add_s = XFRM_INF};
+    int win = xfrmnl_sa_get_replay_window(sa);
+    out->replay_window = win > 0 ? (unsigned)win : 0;
+    struct xfrmnl_ltime_cfg *lt = xfrmnl_sa_get_lifetime_cfg(sa);
+    if (lt) {
+        out->hard_bytes = xfrmnl_ltime_cfg_get_hard_bytelimit(lt);
+        out->hard_add_s = xfrmnl_ltime_cfg_get_hard_addexpires(lt);
+    }
+    xfrmnl_sa_put(sa);
+    return 0;
+}

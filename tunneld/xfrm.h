@@ -37,6 +37,19 @@ int xfrm_state_add(struct nl_sock *x, const struct ike_child_sa *sa, enum xfrm_d
 int xfrm_state_remove(struct nl_sock *x, const struct sockaddr_storage *dst, uint32_t spi,
                       struct errmsg *e);
 
+/* One ESP state as the kernel counts it: what show crypto ipsec sa prints. */
+struct xfrm_state_stats {
+    uint64_t bytes, packets;
+    uint64_t add_time;              /* wall-clock seconds (the kernel's curlft.add_time) */
+    uint64_t replay, integrity_failed;
+    unsigned replay_window;
+    uint64_t hard_bytes, hard_add_s; /* XFRM_INF: none */
+};
+
+/* Reads the state with this SPI towards dst. */
+int xfrm_state_stats(struct nl_sock *x, const struct sockaddr_storage *dst, uint32_t spi,
+                     struct xfrm_state_stats *out, struct errmsg *e);
+
 /*
  * Removes every ESP state and GRE policy whose reqid lies in [lo, hi]: what
  * a previous run killed with -9 left behind. *removed counts them.
