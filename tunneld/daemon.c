@@ -7,7 +7,10 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include <openssl/rand.h>
@@ -266,6 +269,14 @@ static void stop(struct daemon *d)
     free(d->peers);
 }
 
+/* PSKs and SA keys live in this process: no core file may carry them. */
+static void no_core_dumps(struct daemon *d)
+{
+    struct rlimit none = {0, 0};
+    if (setrlimit(RLIMIT_CORE, &none) < 0 || prctl(PR_SET_DUMPABLE, 0) < 0)
+        log_msg(&d->log, LOG_L_WARNING, NULL, "cannot disable core dumps: %s", strerror(errno));
+}
+
 int daemon_run(const struct daemon_options *opt)
 {
     struct daemon *d = calloc(1, sizeof(*d));
@@ -276,6 +287,7 @@ int daemon_run(const struct daemon_options *opt)
     d->sock.fd_ike = d->sock.fd_natt = -1;
     d->frr.pathspace = opt->frr_pathspace;
     d->started_ms = loop_now_ms();
+    no_core_dumps(d);
     int rc = start(d) == 0 ? loop_run(d->loop) : 1;
     stop(d);
     if (rc == 0)

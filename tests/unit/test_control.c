@@ -151,6 +151,14 @@ START_TEST(shows)
     struct stat st;
     ck_assert_int_eq(stat(sock, &st), 0);
     ck_assert_uint_eq(st.st_mode & 0777, 0600); /* root only */
+    /* PSKs live in that process: no core file. */
+    char path[64], limits[4096] = "";
+    snprintf(path, sizeof(path), "/proc/%d/limits", (int)daemon_pid);
+    FILE *f = fopen(path, "r");
+    ck_assert_ptr_nonnull(f);
+    limits[fread(limits, 1, sizeof(limits) - 1, f)] = 0;
+    fclose(f);
+    ck_assert_msg(strstr(limits, "Max core file size        0                    0"), "%s", limits);
     struct json_object *r = request("{\"cmd\": \"status\"}\n");
     ck_assert_str_eq(str(r, "ok"), "true");
     ck_assert_str_eq(str(r, "result.site.name"), "hq");
