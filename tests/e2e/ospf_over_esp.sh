@@ -16,27 +16,6 @@ for t in nlkey frrctl; do [ -x "$BIN/$t" ] || fail "$BIN/$t not built (make)"; d
 dump() { for s in A B; do echo "--- $s"; vtysh -N "$s" -c 'show ip ospf neighbor' -c 'show ip route' 2>&1; done; }
 die() { dump; fail "$@"; }
 
-frr_start() { # NAME ROUTER_ID
-    local s=$1
-    mkdir -p "/etc/frr/$s" "/var/run/frr/$s" /var/log/frr
-    cat >"/etc/frr/$s/frr.conf" <<CONF
-frr defaults traditional
-hostname $s
-log file /var/log/frr/$s.log
-router ospf
- ospf router-id $2
- passive-interface default
-CONF
-    touch "/etc/frr/$s/vtysh.conf"
-    chown -R frr:frr "/etc/frr/$s" "/var/run/frr/$s" /var/log/frr
-    for d in zebra ospfd; do
-        ns "$s" /usr/lib/frr/$d -N "$s" -d -F traditional -f "/etc/frr/$s/frr.conf" \
-            --vty_socket "/var/run/frr/$s" -i "/var/run/frr/$s/$d.pid" -z "/var/run/frr/$s/zserv.api" ||
-            fail "$d did not start in $s"
-    done
-    wait_for 30 vtysh -N "$s" -c 'show ip ospf' || fail "FRR in $s not answering"
-}
-
 load_modules ip_gre esp4 xfrm_user
 two_sites
 

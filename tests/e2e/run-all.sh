@@ -88,6 +88,7 @@ run_one() {
     local label=$1 file=$2 timeout=$3 mode=${4:-} regex=${5:-}
     local log=$logs/$label.log keep=$logs/$label t0 rc ok ms why="" vm
     rm -rf "$keep" "$log"
+    : >"$log" # before the job starts: the -v tail below opens it at once
     t0=$(now_ms)
     (
         # A stray E2E_BREAK in the caller's environment must not turn a
