@@ -46,9 +46,24 @@ static struct json_object *cleared(const struct peer *p)
     return o;
 }
 
-/* clear crypto sa: a CHILD rekey (new SPIs, old ones deleted); clear isakmp: the IKE SA. */
-static struct json_object *clear(struct daemon *d, struct json_object *req, bool ike)
+enum clear_kind { CLEAR_CHILD, CLEAR_IKE, REKEY_IKE };
+
+static int clear_one(struct daemon *d, struct peer *p, enum clear_kind k, ike_time_t now)
 {
+    switch (k) {
+    case CLEAR_CHILD: return ike_rekey_child(d->ike, now, p->ike_id);
+    case CLEAR_IKE: return ike_delete_ike(d->ike, now, p->ike_id);
+    default: return ike_rekey_ike(d->ike, now, p->ike_id);
+    }
+}
+
+/*
+ * clear crypto sa: a CHILD rekey (new SPIs, old ones deleted); clear isakmp:
+ * the IKE SA deleted, then re-initiated; rekey-ike: a new IKE SA in place.
+ */
+static struct json_object *clear(struct daemon *d, struct json_object *req, enum clear_kind k)
+{
+    static const char *const what[] = {"CHILD SA cleared", "IKE SA cleared", "IKE SA rekeyed"};
     struct ip_addr only;
     bool given;
     struct json_object *err = NULL;
@@ -60,13 +75,11 @@ static struct json_object *clear(struct daemon *d, struct json_object *req, bool
         struct peer *p = d->peers[i];
         if ((given && ip_addr_cmp(&only, &p->cfg.address) != 0) || !p->ike_id)
             continue;
-        int rc = ike ? ike_delete_ike(d->ike, now, p->ike_id) : ike_rekey_child(d->ike, now, p->ike_id);
-        if (rc != IKE_OK)
+        if (clear_one(d, p, k, now) != IKE_OK)
             continue; /* nothing to clear on this peer */
         json_object_array_add(a, cleared(p));
-        log_msg(&d->log, LOG_L_NOTICE, p->cfg.name, "%s cleared by the operator",
-                ike ? "IKE SA" : "CHILD SA");
-        if (ike)
+        log_msg(&d->log, LOG_L_NOTICE, p->cfg.name, "%s by the operator", what[k]);
+        if (k == CLEAR_IKE)
             peer_reconnect_soon(p);
     }
     daemon_ike_drain(d);
@@ -76,12 +89,17 @@ static struct json_object *clear(struct daemon *d, struct json_object *req, bool
 
 static struct json_object *cmd_clear_sa(struct daemon *d, struct json_object *req)
 {
-    return clear(d, req, false);
+    return clear(d, req, CLEAR_CHILD);
 }
 
 static struct json_object *cmd_clear_isakmp(struct daemon *d, struct json_object *req)
 {
-    return clear(d, req, true);
+    return clear(d, req, CLEAR_IKE);
+}
+
+static struct json_object *cmd_rekey_ike(struct daemon *d, struct json_object *req)
+{
+    return clear(d, req, REKEY_IKE);
 }
 
 static struct json_object *cmd_reload(struct daemon *d, struct json_object *req)
@@ -167,7 +185,8 @@ static const struct {
     {"status", cmd_status},         {"isakmp-sa", cmd_isakmp},
     {"ipsec-sa", cmd_ipsec},        {"crypto-map", cmd_map},
     {"tunnels", cmd_tunnels},       {"clear-sa", cmd_clear_sa},
-    {"clear-isakmp", cmd_clear_isakmp}, {"reload", cmd_reload},
+    {"clear-isakmp", cmd_clear_isakmp}, {"rekey-ike", cmd_rekey_ike},
+    {"reload", cmd_reload},
     {"log-level", cmd_log_level},
 };
 
