@@ -40,13 +40,14 @@ static struct json_object *sa_json(const struct peer *p, const struct peer_sa *s
     j_str(o, "transform", tf);
     j_str(o, "mode", "Transport");
     j_bool(o, "udp_encap", sa->udp_encap);
-    if (xfrm_state_stats(p->d->nl.xfrm, in ? &p->local : &p->remote, spi, &st, &e) < 0) {
+    bool pending = !in && !sa->out_installed;
+    if (pending || xfrm_state_stats(p->d->nl.xfrm, in ? &p->local : &p->remote, spi, &st, &e) < 0) {
         log_msg(&p->d->log, LOG_L_DEBUG, p->cfg.name, "%s", e.text);
         j_null(o, "remaining_kb");
         j_null(o, "remaining_s");
         j_bool(o, "replay_detection", true);
         j_null(o, "replay_window");
-        j_str(o, "status", "MISSING");
+        j_str(o, "status", pending ? "PENDING" : "MISSING");
         j_null(o, "packets");
         j_null(o, "bytes");
         return o;

@@ -42,6 +42,7 @@ struct peer_sa {
     uint64_t retire_at; /* 0: in use; else removed then (replaced by a rekey) */
     struct ike_suite suite;
     bool udp_encap;
+    bool out_installed; /* a rekey's outbound state goes in after OUT_DELAY_MS */
 };
 
 struct daemon;
@@ -60,6 +61,9 @@ struct peer {
     struct peer_sa sa[PEER_MAX_SAS];
     unsigned n_sa;
     struct loop_timer retire_timer; /* the earliest retire_at */
+    struct loop_timer out_timer;    /* installs out_pending's outbound state */
+    struct ike_child_sa out_pending; /* keys: wiped once installed */
+    bool has_out_pending;
     struct loop_timer retry_timer;  /* re-initiate after a failure, with back-off */
     unsigned retry_s;
     bool reconnect; /* clear crypto isakmp: initiate again once the old SA is down */
@@ -106,7 +110,8 @@ void peer_ike_down(struct peer *p, enum ike_reason why);
 int peer_frr_add(struct peer *p);
 
 /* peer_sa.c: the CHILD SAs of a peer in the kernel. */
-int peer_sa_install(struct peer *p, const struct ike_child_sa *sa);
+/* Inbound now; outbound now or, for a rekey (delay_out), once the peer can decrypt it. */
+int peer_sa_install(struct peer *p, const struct ike_child_sa *sa, bool delay_out);
 void peer_sa_retire(struct peer *p, uint32_t spi_in, uint32_t grace_ms);
 void peer_sa_remove(struct peer *p, uint32_t spi_in);
 void peer_sa_remove_all(struct peer *p);

@@ -50,11 +50,11 @@ static void on_child(struct peer *p, const struct ike_event *ev)
     const struct ike_child_sa *sa = &ev->u.child.sa;
     switch (ev->type) {
     case IKE_EV_CHILD_UP:
-        if (peer_sa_install(p, sa) == 0)
+        if (peer_sa_install(p, sa, false) == 0)
             log_child(p, "up", sa);
         break;
     case IKE_EV_CHILD_REKEYED:
-        if (peer_sa_install(p, sa) == 0)
+        if (peer_sa_install(p, sa, true) == 0)
             log_child(p, "rekeyed", sa);
         peer_sa_retire(p, ev->u.child.old_spi_in, REKEY_GRACE_MS);
         break;

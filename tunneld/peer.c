@@ -88,6 +88,8 @@ void peer_free(struct peer *p)
         return;
     loop_timer_set(p->d->loop, &p->retire_timer, 0);
     loop_timer_set(p->d->loop, &p->retry_timer, 0);
+    loop_timer_set(p->d->loop, &p->out_timer, 0);
+    OPENSSL_cleanse(&p->out_pending, sizeof(p->out_pending));
     OPENSSL_cleanse(p->cfg.psk, sizeof(p->cfg.psk));
     free(p);
 }
