@@ -43,6 +43,16 @@ struct sk_op {
 };
 
 /*
+ * The cipher to pass to EVP_CipherInit_ex2: NULL once the context holds it,
+ * so a new key and IV go to the provider context already there instead of a
+ * reset, a fresh provider context and its parameters for every message.
+ */
+static const EVP_CIPHER *init_cipher(const struct sk_op *op)
+{
+    return EVP_CIPHER_CTX_get0_cipher(op->c) == op->cipher ? NULL : op->cipher;
+}
+
+/*
  * Where EVP_*Final may write: nothing is left over without padding (CBC) or
  * in GCM, but out may be NULL for an empty body, and NULL + 0 is undefined.
  */
@@ -69,7 +79,7 @@ static int cbc(const struct sk_op *op)
 {
     if (op->len % (size_t)EVP_CIPHER_get_block_size(op->cipher))
         return IKE_ERR_INVAL;
-    if (EVP_CipherInit_ex2(op->c, op->cipher, op->key, op->iv, op->enc, NULL) != 1 ||
+    if (EVP_CipherInit_ex2(op->c, init_cipher(op), op->key, op->iv, op->enc, NULL) != 1 ||
         EVP_CIPHER_CTX_set_padding(op->c, 0) != 1)
         return IKE_ERR_CRYPTO;
     return body(op);
@@ -83,7 +93,7 @@ static int gcm_start(const struct sk_op *op)
     memcpy(nonce, op->key + op->klen - GCM_SALT_LEN, GCM_SALT_LEN);
     memcpy(nonce + GCM_SALT_LEN, op->iv, GCM_IV_LEN);
     /* 12 bytes is GCM's default nonce length: no parameter to set. */
-    int ok = EVP_CipherInit_ex2(op->c, op->cipher, op->key, nonce, op->enc, NULL) == 1;
+    int ok = EVP_CipherInit_ex2(op->c, init_cipher(op), op->key, nonce, op->enc, NULL) == 1;
     if (ok && op->aadlen)
         ok = op->aadlen <= INT_MAX &&
              EVP_CipherUpdate(op->c, NULL, &n, op->aad, (int)op->aadlen) == 1;

@@ -260,14 +260,13 @@ int ike_integ(struct ike_crypto *cr, uint16_t integ, const uint8_t *key,
     return rc;
 }
 
-/* IKEv1's negotiated hash (RFC 2409 Appendix B IVs, RFC 3947 NAT-D). */
-int ike_hash(struct ike_crypto *cr, uint16_t prf, const struct ike_iov *v, unsigned nv,
-             uint8_t *out, size_t *out_len)
+/* One digest of v[0..nv) with the context's fetched algorithm (no implicit fetch per call). */
+static int digest(struct ike_crypto *cr, enum ike_md_id md, const struct ike_iov *v, unsigned nv,
+                  uint8_t *out, size_t *out_len)
 {
-    enum ike_md_id md = ike_prf_md(prf);
-    if (!cr || md == IKE_MD_NONE || !out || (nv && !v))
-        return IKE_ERR_INVAL;
     unsigned int n = 0;
+    if (!cr || md < 0 || md >= IKE_MD_COUNT || !out || (nv && !v))
+        return IKE_ERR_INVAL;
     if (EVP_DigestInit_ex2(cr->hash, cr->md[md], NULL) != 1)
         return IKE_ERR_CRYPTO;
     for (unsigned i = 0; i < nv; i++) {
@@ -281,4 +280,24 @@ int ike_hash(struct ike_crypto *cr, uint16_t prf, const struct ike_iov *v, unsig
     if (out_len)
         *out_len = n;
     return IKE_OK;
+}
+
+/* IKEv1's negotiated hash (RFC 2409 Appendix B IVs, RFC 3947 NAT-D). */
+int ike_hash(struct ike_crypto *cr, uint16_t prf, const struct ike_iov *v, unsigned nv,
+             uint8_t *out, size_t *out_len)
+{
+    enum ike_md_id md = ike_prf_md(prf);
+    if (md == IKE_MD_NONE)
+        return IKE_ERR_INVAL;
+    return digest(cr, md, v, nv, out, out_len);
+}
+
+int ike_sha1(struct ike_crypto *cr, const struct ike_iov *v, unsigned nv, uint8_t out[20])
+{
+    return digest(cr, IKE_MD_SHA1, v, nv, out, NULL);
+}
+
+int ike_sha256(struct ike_crypto *cr, const struct ike_iov *v, unsigned nv, uint8_t out[32])
+{
+    return digest(cr, IKE_MD_SHA256, v, nv, out, NULL);
 }

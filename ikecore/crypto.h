@@ -48,6 +48,13 @@ int ike_prf(struct ike_crypto *cr, uint16_t prf, const uint8_t *key, size_t klen
 int ike_prf_plus(struct ike_crypto *cr, uint16_t prf, const uint8_t *key, size_t klen,
                  const struct ike_iov *seed, unsigned nseed, uint8_t *out, size_t outlen);
 
+/*
+ * Plain digests of v[0..nv) with the context's algorithms: SHA-1 for NAT
+ * detection (RFC 7296 §2.23), SHA-256 for cookies (§2.6).
+ */
+int ike_sha1(struct ike_crypto *cr, const struct ike_iov *v, unsigned nv, uint8_t out[20]);
+int ike_sha256(struct ike_crypto *cr, const struct ike_iov *v, unsigned nv, uint8_t out[32]);
+
 /* Integrity for non-AEAD SK payloads: icv gets ike_integ_icv_len bytes. */
 int ike_integ(struct ike_crypto *cr, uint16_t integ, const uint8_t *key,
               const struct ike_iov *v, unsigned nv, uint8_t *icv);

@@ -58,6 +58,15 @@ void ike_emit_error(struct ike_ctx *ctx, struct ike_peer *p, enum ike_reason r, 
     ike_emit(ctx, &ev, NULL, 0);
 }
 
+/* Only CHILD_UP and CHILD_REKEYED carry keys; the other events hold nothing secret. */
+static void forget(struct ike_event *ev)
+{
+    if (ev->type == IKE_EV_CHILD_UP || ev->type == IKE_EV_CHILD_REKEYED)
+        ike_wipe(ev, sizeof(*ev));
+    else
+        ev->type = IKE_EV_NONE;
+}
+
 int ike_next_event(struct ike_ctx *ctx, struct ike_event *ev)
 {
     if (!ctx || !ev)
@@ -66,12 +75,13 @@ int ike_next_event(struct ike_ctx *ctx, struct ike_event *ev)
         free(ctx->cur.data);
         ctx->cur.data = NULL;
     }
-    ike_wipe(&ctx->cur.ev, sizeof(ctx->cur.ev));
+    forget(&ctx->cur.ev);
     if (ctx->q_len == 0)
         return 0;
     struct qevent *q = &ctx->q[ctx->q_head];
     ctx->cur = *q;
-    ike_wipe(q, sizeof(*q));
+    forget(&q->ev);
+    q->data = NULL;
     ctx->q_head = (ctx->q_head + 1) % ctx->q_cap;
     ctx->q_len--;
     *ev = ctx->cur.ev;

@@ -56,6 +56,9 @@ struct ike_sa {
     unsigned cookie_tries;
     uint8_t *msg1, *msg2;           /* RealMessage1/2 of §2.15 */
     size_t msg1_len, msg2_len;
+    /* prf(Shared Secret, "Key Pad for IKEv2") of §2.15, for both AUTH values; wiped once up. */
+    uint8_t psk_pad[IKE_MAX_PRF_LEN];
+    uint16_t psk_pad_prf;           /* the PRF it was made with; 0: not made */
     struct sockaddr_storage local, remote;
     bool nat_local, nat_remote;
     uint32_t msgid_next;            /* our next request */
@@ -161,10 +164,11 @@ int ikev2_msg_seal(struct ike_ctx *ctx, struct ike_sa *sa, uint8_t exchange, boo
                    uint8_t *out, size_t cap, size_t *out_len);
 int ikev2_msg_open(struct ike_ctx *ctx, struct ike_sa *sa, const uint8_t *pkt, size_t len,
                    struct ikev2_msg *m);
-int ikev2_natd_hash(uint64_t spi_i, uint64_t spi_r, const struct sockaddr_storage *a,
-                    uint8_t out[20]);
+int ikev2_natd_hash(struct ike_ctx *ctx, uint64_t spi_i, uint64_t spi_r,
+                    const struct sockaddr_storage *a, uint8_t out[20]);
 int ikev2_psk_auth(struct ike_ctx *ctx, struct ike_sa *sa, bool initiator_octets,
                    const uint8_t *id_body, size_t id_len, uint8_t *out, size_t *out_len);
+void ikev2_psk_pad_wipe(struct ike_sa *sa);
 void ikev2_local_id(const struct ike_sa *sa, struct ike_id *id);
 void ikev2_remote_id(const struct ike_sa *sa, struct ike_id *id);
 
@@ -181,7 +185,8 @@ int ikev2_send_init_response(struct ike_ctx *ctx, struct ike_sa *sa, const uint8
                              size_t len, const struct ikev2_prop *chosen);
 int ikev2_init_derive(struct ike_ctx *ctx, struct ike_sa *sa, const struct ikev2_ke *ke);
 void ikev2_put_natd(struct ike_ctx *ctx, struct ikev2_enc *e, const struct ike_sa *sa, int *rc);
-void ikev2_check_natd(struct ike_sa *sa, const struct ikev2_msg *m, uint64_t spi_r);
+void ikev2_check_natd(struct ike_ctx *ctx, struct ike_sa *sa, const struct ikev2_msg *m,
+                      uint64_t spi_r);
 int ikev2_init_respond(struct ike_ctx *ctx, ike_time_t now, const uint8_t *pkt, size_t len,
                        const struct ikev2_msg *m, const struct sockaddr_storage *src,
                        const struct sockaddr_storage *dst);

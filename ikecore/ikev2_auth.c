@@ -143,6 +143,7 @@ void ikev2_emit_ike_up(struct ike_ctx *ctx, struct ike_sa *sa, ike_time_t now)
     ev.u.ike.nat_local = sa->nat_local;
     ev.u.ike.nat_remote = sa->nat_remote;
     ike_emit(ctx, &ev, NULL, 0);
+    ikev2_psk_pad_wipe(sa);         /* both AUTH values are done */
     sa->state = SA_ESTABLISHED;
     sa->up_at = now;
     sa->expire_at = 0;

@@ -25,16 +25,17 @@ void ikev2_put_natd(struct ike_ctx *ctx, struct ikev2_enc *e, const struct ike_s
 {
     uint8_t h[20];
     uint64_t spi_r = sa->initiator ? 0 : sa->spi_r;  /* the initiator sends only in the request */
-    if (ikev2_natd_hash(sa->spi_i, spi_r, &sa->local, h) != IKE_OK)
+    if (ikev2_natd_hash(ctx, sa->spi_i, spi_r, &sa->local, h) != IKE_OK)
         *rc = IKE_ERR_CRYPTO;
     ikev2_put_notify(e, 0, NULL, 0, IKEV2_N_NAT_DETECTION_SOURCE_IP, h, sizeof(h));
-    if (ikev2_natd_hash(sa->spi_i, spi_r, &sa->remote, h) != IKE_OK)
+    if (ikev2_natd_hash(ctx, sa->spi_i, spi_r, &sa->remote, h) != IKE_OK)
         *rc = IKE_ERR_CRYPTO;
     ikev2_put_notify(e, 0, NULL, 0, IKEV2_N_NAT_DETECTION_DESTINATION_IP, h, sizeof(h));
 }
 
 /* §2.23: a mismatch of the peer's hashes against what we see means a NAT. */
-void ikev2_check_natd(struct ike_sa *sa, const struct ikev2_msg *m, uint64_t spi_r)
+void ikev2_check_natd(struct ike_ctx *ctx, struct ike_sa *sa, const struct ikev2_msg *m,
+                      uint64_t spi_r)
 {
     uint8_t h[20];
     bool src_ok = false, any_src = false;
@@ -42,11 +43,11 @@ void ikev2_check_natd(struct ike_sa *sa, const struct ikev2_msg *m, uint64_t spi
         const struct ikev2_notify *n = &m->notify[i];
         if (n->type == IKEV2_N_NAT_DETECTION_SOURCE_IP && n->len == 20) {
             any_src = true;
-            if (ikev2_natd_hash(sa->spi_i, spi_r, &sa->remote, h) == IKE_OK &&
+            if (ikev2_natd_hash(ctx, sa->spi_i, spi_r, &sa->remote, h) == IKE_OK &&
                 ike_ct_equal(h, n->data, 20))
                 src_ok = true;
         } else if (n->type == IKEV2_N_NAT_DETECTION_DESTINATION_IP && n->len == 20) {
-            sa->nat_local = !(ikev2_natd_hash(sa->spi_i, spi_r, &sa->local, h) == IKE_OK &&
+            sa->nat_local = !(ikev2_natd_hash(ctx, sa->spi_i, spi_r, &sa->local, h) == IKE_OK &&
                               ike_ct_equal(h, n->data, 20));
         }
     }
@@ -199,7 +200,7 @@ int ikev2_init_response(struct ike_ctx *ctx, struct ike_sa *sa, ike_time_t now,
         init_failed(ctx, sa, IKE_R_INVALID_SYNTAX, "peer's KE payload is not a valid public value");
         return IKE_OK;
     }
-    ikev2_check_natd(sa, m, sa->spi_r);
+    ikev2_check_natd(ctx, sa, m, sa->spi_r);
     if ((rc = save(&sa->msg2, &sa->msg2_len, pkt, len)) != IKE_OK)
         return rc;
     ike_dh_free(sa->dh);

@@ -6,7 +6,6 @@
 #include "ike_int.h"
 
 #include <netinet/in.h>
-#include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -68,15 +67,11 @@ int ikev2_cookie_make(struct ike_ctx *ctx, ike_time_t now, const struct ikev2_ms
     uint8_t spi[8];
     for (int i = 0; i < 8; i++)
         spi[i] = (uint8_t)(m->hdr.spi_i >> (56 - 8 * i));
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
-    unsigned int olen = 0;
-    int ok = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) &&
-             EVP_DigestUpdate(md, m->nonce, m->nonce_len) && EVP_DigestUpdate(md, ip, iplen) &&
-             EVP_DigestUpdate(md, spi, 8) &&
-             EVP_DigestUpdate(md, prev ? ctx->cookie_prev : ctx->cookie_secret, 32) &&
-             EVP_DigestFinal_ex(md, out, &olen);
-    EVP_MD_CTX_free(md);
-    return ok && olen == 32 ? IKE_OK : IKE_ERR_CRYPTO;
+    struct ike_iov v[] = {
+        {m->nonce, m->nonce_len}, {ip, iplen}, {spi, sizeof(spi)},
+        {prev ? ctx->cookie_prev : ctx->cookie_secret, sizeof(ctx->cookie_secret)},
+    };
+    return ike_sha256(ctx->cr, v, 4, out) == IKE_OK ? IKE_OK : IKE_ERR_CRYPTO;
 }
 
 /* 1: go on; 0: answered with a COOKIE demand. */
@@ -193,7 +188,7 @@ static int create_sa(struct ike_ctx *ctx, ike_time_t now, const uint8_t *pkt, si
         ike_sa_destroy(ctx, sa, IKE_R_INVALID_SYNTAX, false);
         return IKE_ERR_DROPPED;
     }
-    ikev2_check_natd(sa, m, 0);
+    ikev2_check_natd(ctx, sa, m, 0);
     struct ikev2_prop prop;
     ike_props_from_suites(suite, 1, IKEV2_PROTO_IKE, NULL, 0, true, &prop);
     prop.num = m->sa.p[chosen].num;

@@ -5,7 +5,6 @@
 #include "ike_int.h"
 
 #include <netinet/in.h>
-#include <openssl/evp.h>
 #include <string.h>
 
 static const uint8_t *key_e(const struct ike_sa *sa, bool from_initiator)
@@ -122,8 +121,8 @@ static size_t addr_bytes(const struct sockaddr_storage *a, const uint8_t **p, ui
 }
 
 /* §2.23: SHA-1(SPIi | SPIr | IP | Port). */
-int ikev2_natd_hash(uint64_t spi_i, uint64_t spi_r, const struct sockaddr_storage *a,
-                    uint8_t out[20])
+int ikev2_natd_hash(struct ike_ctx *ctx, uint64_t spi_i, uint64_t spi_r,
+                    const struct sockaddr_storage *a, uint8_t out[20])
 {
     uint8_t buf[16 + 16 + 2];
     struct wire_wr w;
@@ -135,8 +134,8 @@ int ikev2_natd_hash(uint64_t spi_i, uint64_t spi_r, const struct sockaddr_storag
     wire_put_u64(&w, spi_r);
     wire_put_bytes(&w, ip, n);
     wire_put_u16(&w, port);
-    unsigned int olen = 0;
-    if (w.err || !EVP_Digest(buf, w.len, out, &olen, EVP_sha1(), NULL) || olen != 20)
+    struct ike_iov v = {buf, w.len};
+    if (w.err || ike_sha1(ctx->cr, &v, 1, out) != IKE_OK)
         return IKE_ERR_CRYPTO;
     return IKE_OK;
 }
@@ -169,6 +168,30 @@ void ikev2_remote_id(const struct ike_sa *sa, struct ike_id *id)
 }
 
 /*
+ * §2.15: prf(Shared Secret, "Key Pad for IKEv2"): the same for our AUTH and
+ * the peer's, so made once per IKE SA (and wiped when it is up).
+ */
+static const uint8_t *psk_pad_key(struct ike_ctx *ctx, struct ike_sa *sa, int *rc)
+{
+    static const char pad[] = "Key Pad for IKEv2";
+    uint16_t prf = sa->suite.prf;
+    struct ike_iov kp = {(const uint8_t *)pad, sizeof(pad) - 1};
+    if (*rc != IKE_OK)
+        return NULL;
+    if (sa->psk_pad_prf != prf) {
+        *rc = ike_prf(ctx->cr, prf, sa->peer->psk, sa->peer->cfg.psk_len, &kp, 1, sa->psk_pad);
+        sa->psk_pad_prf = *rc == IKE_OK ? prf : 0;
+    }
+    return *rc == IKE_OK ? sa->psk_pad : NULL;
+}
+
+void ikev2_psk_pad_wipe(struct ike_sa *sa)
+{
+    ike_wipe(sa->psk_pad, sizeof(sa->psk_pad));
+    sa->psk_pad_prf = 0;
+}
+
+/*
  * §2.15: AUTH = prf(prf(Shared Secret, "Key Pad for IKEv2"), <SignedOctets>),
  * InitiatorSignedOctets = RealMessage1 | NonceRData | prf(SK_pi, IDi'),
  * ResponderSignedOctets = RealMessage2 | NonceIData | prf(SK_pr, IDr').
@@ -176,16 +199,13 @@ void ikev2_remote_id(const struct ike_sa *sa, struct ike_id *id)
 int ikev2_psk_auth(struct ike_ctx *ctx, struct ike_sa *sa, bool initiator_octets,
                    const uint8_t *id_body, size_t id_len, uint8_t *out, size_t *out_len)
 {
-    static const char pad[] = "Key Pad for IKEv2";
     uint16_t prf = sa->suite.prf;
     size_t plen = ike_prf_len(prf);
-    uint8_t mac_id[IKE_MAX_PRF_LEN], key[IKE_MAX_PRF_LEN];
+    uint8_t mac_id[IKE_MAX_PRF_LEN];
     struct ike_iov v = {id_body, id_len};
     const uint8_t *sk_p = initiator_octets ? sa->keys.sk_pi : sa->keys.sk_pr;
     int rc = ike_prf(ctx->cr, prf, sk_p, sa->keys.prf_len, &v, 1, mac_id);
-    struct ike_iov kp = {(const uint8_t *)pad, sizeof(pad) - 1};
-    if (rc == IKE_OK)
-        rc = ike_prf(ctx->cr, prf, sa->peer->psk, sa->peer->cfg.psk_len, &kp, 1, key);
+    const uint8_t *key = psk_pad_key(ctx, sa, &rc);
     struct ike_iov oct[3] = {
         {initiator_octets ? sa->msg1 : sa->msg2, initiator_octets ? sa->msg1_len : sa->msg2_len},
         {initiator_octets ? sa->nr : sa->ni, initiator_octets ? sa->nr_len : sa->ni_len},
@@ -194,7 +214,6 @@ int ikev2_psk_auth(struct ike_ctx *ctx, struct ike_sa *sa, bool initiator_octets
     if (rc == IKE_OK)
         rc = ike_prf(ctx->cr, prf, key, plen, oct, 3, out);
     *out_len = plen;
-    ike_wipe(key, sizeof(key));
     ike_wipe(mac_id, sizeof(mac_id));
     return rc == IKE_OK ? IKE_OK : IKE_ERR_CRYPTO;
 }

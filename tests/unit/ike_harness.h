@@ -18,18 +18,50 @@
 struct h_rng {
     uint8_t seed[32];
     uint64_t ctr;
+    /*
+     * SHA-256 fetched once and a digest context kept (h_start, h_rng_fetch):
+     * EVP_Digest with EVP_sha256() fetches the digest and allocates a context
+     * on every call, which costs more than the hash. NULL: that way.
+     */
+    EVP_MD *md;
+    EVP_MD_CTX *mdctx;
 };
+
+static inline void h_rng_fetch(struct h_rng *r)
+{
+    if (!r->md)
+        r->md = EVP_MD_fetch(NULL, "SHA2-256", NULL);
+    if (!r->mdctx)
+        r->mdctx = EVP_MD_CTX_new();
+}
+
+static inline void h_rng_free(struct h_rng *r)
+{
+    EVP_MD_CTX_free(r->mdctx);
+    EVP_MD_free(r->md);
+    r->mdctx = NULL;
+    r->md = NULL;
+}
+
+static inline int h_sha256(struct h_rng *r, const uint8_t *in, size_t n, uint8_t *out)
+{
+    unsigned int olen;
+    if (!r->md || !r->mdctx)
+        return EVP_Digest(in, n, out, &olen, EVP_sha256(), NULL) ? 0 : -1;
+    return EVP_DigestInit_ex2(r->mdctx, r->md, NULL) && EVP_DigestUpdate(r->mdctx, in, n) &&
+                   EVP_DigestFinal_ex(r->mdctx, out, &olen)
+               ? 0 : -1;
+}
 
 static inline int h_random(void *arg, uint8_t *buf, size_t len)
 {
     struct h_rng *r = arg;
     while (len) {
         uint8_t in[40], out[32];
-        unsigned int olen;
         memcpy(in, r->seed, 32);
         memcpy(in + 32, &r->ctr, 8);
         r->ctr++;
-        if (!EVP_Digest(in, sizeof(in), out, &olen, EVP_sha256(), NULL))
+        if (h_sha256(r, in, sizeof(in), out) != 0)
             return -1;
         size_t n = len < 32 ? len : 32;
         memcpy(buf, out, n);
@@ -71,6 +103,7 @@ struct h_pair {
     unsigned n_held;
     uint8_t *last_pkt[2];           /* last packet delivered to each side */
     size_t last_len[2];
+    size_t last_cap[2];             /* allocated for last_pkt: grown, not reallocated per packet */
 };
 
 static inline void h_addr(struct sockaddr_storage *ss, const char *ip, uint16_t port)
@@ -129,6 +162,7 @@ static inline int h_start(struct h_pair *p, const struct ike_ctx_config *base)
             cfg = *base;
         cfg.random = h_random;
         cfg.random_arg = &p->s[i].rng;
+        h_rng_fetch(&p->s[i].rng);
         p->s[i].ctx = ike_ctx_new(&cfg);
         if (!p->s[i].ctx || ike_peer_add(p->s[i].ctx, &p->s[i].pc, &p->s[i].peer) != IKE_OK)
             return -1;
@@ -172,6 +206,9 @@ static inline void h_free(struct h_pair *p)
     for (int i = 0; i < 2; i++) {
         ike_ctx_free(p->s[i].ctx);
         free(p->last_pkt[i]);
+        p->last_pkt[i] = NULL;
+        p->last_len[i] = p->last_cap[i] = 0;
+        h_rng_free(&p->s[i].rng);
     }
     for (unsigned k = 0; k < p->n_held; k++)
         free(p->held[k].data);
@@ -180,8 +217,13 @@ static inline void h_free(struct h_pair *p)
 static inline void h_deliver(struct h_pair *p, int to, const uint8_t *d, size_t n)
 {
     p->delivered[to]++;
-    free(p->last_pkt[to]);
-    p->last_pkt[to] = malloc(n);
+    if (n > p->last_cap[to]) {
+        uint8_t *b = realloc(p->last_pkt[to], n);
+        if (!b)
+            abort();
+        p->last_pkt[to] = b;
+        p->last_cap[to] = n;
+    }
     memcpy(p->last_pkt[to], d, n);
     p->last_len[to] = n;
     ike_input(p->s[to].ctx, p->now, d, n, (const struct sockaddr *)&p->s[!to].addr,
