@@ -227,8 +227,8 @@ int peer_start(struct peer *p)
     int rc = ike_peer_add(d->ike, &pc, &p->ike_id);
     OPENSSL_cleanse(&pc, sizeof(pc));
     if (rc != IKE_OK) {
-        log_msg(&d->log, LOG_L_ERR, p->cfg.name, "IKE peer refused (IKEv%u%s; ikecore error %d)",
-                p->cfg.ike_version, p->cfg.ike_version == 1 ? " is not implemented yet" : "", rc);
+        log_msg(&d->log, LOG_L_ERR, p->cfg.name, "IKE peer refused by ikecore (IKEv%u, error %d)",
+                p->cfg.ike_version, rc);
         p->ike_id = 0;
         return -1;
     }
