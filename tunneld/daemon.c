@@ -283,7 +283,7 @@ int daemon_run(const struct daemon_options *opt)
     if (!d)
         return 1;
     d->opt = *opt;
-    d->log.level = opt->level;
+    log_init(&d->log, opt->level, opt->use_syslog);
     d->sock.fd_ike = d->sock.fd_natt = -1;
     d->frr.pathspace = opt->frr_pathspace;
     d->started_ms = loop_now_ms();

@@ -32,6 +32,7 @@ struct daemon_options {
     enum log_level level;
     const char *control_path;  /* NULL: CONTROL_DEFAULT_PATH */
     const char *control_group; /* NULL: root only */
+    bool use_syslog;           /* log to syslog(3), not stderr */
 };
 
 #define PEER_MAX_SAS 6

@@ -1,12 +1,28 @@
 #include "log.h"
 
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 
 static const char *const names[] = {
     [LOG_L_ERR] = "err",   [LOG_L_WARNING] = "warning", [LOG_L_NOTICE] = "notice",
     [LOG_L_INFO] = "info", [LOG_L_DEBUG] = "debug",
 };
+
+static const int priorities[] = {
+    [LOG_L_ERR] = LOG_ERR,   [LOG_L_WARNING] = LOG_WARNING, [LOG_L_NOTICE] = LOG_NOTICE,
+    [LOG_L_INFO] = LOG_INFO, [LOG_L_DEBUG] = LOG_DEBUG,
+};
+
+void log_init(struct logger *lg, enum log_level level, bool use_syslog)
+{
+    *lg = (struct logger){.level = level, .syslog = use_syslog};
+    /* systemd sets it for a service whose stderr is the journal (systemd.exec(5)). */
+    lg->journal = !use_syslog && getenv("JOURNAL_STREAM") != NULL;
+    if (use_syslog)
+        openlog("tunneld", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+}
 
 void log_msg(const struct logger *lg, enum log_level lvl, const char *peer, const char *fmt, ...)
 {
@@ -21,8 +37,15 @@ void log_msg(const struct logger *lg, enum log_level lvl, const char *peer, cons
     if (n >= 0 && (size_t)n < sizeof(line))
         vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
     va_end(ap);
+    if (lg->syslog) {
+        syslog(priorities[lvl], "%s", line + strlen("tunneld: "));
+        return;
+    }
     FILE *out = lg->out ? lg->out : stderr;
-    fprintf(out, "%s\n", line);
+    char prio[8] = "";
+    if (lg->journal)
+        snprintf(prio, sizeof(prio), "<%d>", priorities[lvl]);
+    fprintf(out, "%s%s\n", prio, line); /* stderr is unbuffered: one call, one write */
     fflush(out);
 }
 

@@ -27,7 +27,7 @@ struct options {
     char *profiles; /* the search path; owned */
     const char *frr_pathspace;
     const char *control, *control_group;
-    bool passive;
+    bool passive, use_syslog;
     int level;
 };
 
@@ -38,7 +38,7 @@ static void usage(FILE *out)
         "usage: tunneld --check [--print] [--profiles DIR[:DIR...]] FILE...\n"
         "       tunneld -c FILE [--profiles DIR[:DIR...]] [--frr-pathspace NAME] [--passive]\n"
         "               [--log-level debug|info|notice|warning|err]\n"
-        "               [--control PATH] [--control-group GROUP]\n"
+        "               [--control PATH] [--control-group GROUP] [--syslog]\n"
         "\n"
         "  --check       validate site files or profiles; errors as FILE:LINE:COL: message\n"
         "  --print       with --check: show each site's resolved peers (never the PSKs)\n"
@@ -49,6 +49,8 @@ static void usage(FILE *out)
         "  --log-level   what to log (default: info)\n"
         "  --control     the control socket tunnelctl talks to (default /run/tunneld/control)\n"
         "  --control-group  also let this group use it (mode 0660; default: root only)\n"
+        "  --syslog      log to syslog (daemon facility) instead of stderr; under systemd,\n"
+        "                stderr goes to the journal with each line's priority\n"
         "  --profiles    where profiles/NAME.yaml are looked up (default: $TUNNELD_PROFILES,\n"
         "                else " SYSTEM_PROFILES ")\n");
 }
@@ -92,6 +94,7 @@ static int parse_options(int argc, char *argv[], struct options *o)
         {"log-level", required_argument, NULL, 'L'},
         {"control", required_argument, NULL, 'S'},
         {"control-group", required_argument, NULL, 'G'},
+        {"syslog", no_argument, NULL, 'Y'},
         {NULL, 0, NULL, 0},
     };
     const char *profiles = getenv("TUNNELD_PROFILES");
@@ -106,6 +109,7 @@ static int parse_options(int argc, char *argv[], struct options *o)
         case 'A': o->passive = true; break;
         case 'S': o->control = optarg; break;
         case 'G': o->control_group = optarg; break;
+        case 'Y': o->use_syslog = true; break;
         case 'L':
             if ((o->level = log_level_parse(optarg)) < 0)
                 return -1;
@@ -115,7 +119,7 @@ static int parse_options(int argc, char *argv[], struct options *o)
         }
     }
     bool daemon_only = o->frr_pathspace || o->passive || o->level != LOG_L_INFO || o->control ||
-                       o->control_group;
+                       o->control_group || o->use_syslog;
     if (o->check == !!o->daemon_file || (o->check && optind >= argc) ||
         (!o->check && optind < argc) || (o->print && !o->check) || (o->check && daemon_only))
         return -1;
@@ -156,7 +160,8 @@ int main(int argc, char *argv[])
                                    .frr_pathspace = o.frr_pathspace, .passive = o.passive,
                                    .level = (enum log_level)o.level,
                                    .control_path = o.control,
-                                   .control_group = o.control_group};
+                                   .control_group = o.control_group,
+                                   .use_syslog = o.use_syslog};
         bad = daemon_run(&d);
     }
     for (int i = optind; o.check && i < argc; i++)
