@@ -389,9 +389,15 @@ site_file() {
     chmod 600 "$out"
 }
 
+# tunneld_sock SITE: SITE's control socket. Each daemon gets its own: two
+# daemons in one VM must not share the default /run/tunneld/control (the
+# second would take it over, and the first to stop would unlink it).
+tunneld_sock() { echo "/run/tunneld/$1.sock"; }
+
 # tunneld_start SITE FILE [ARGS...]: tunneld -c FILE --frr-pathspace SITE
-# ARGS in namespace SITE, in the background (TUNNELD_PID[SITE]), stdout and
-# stderr appended to $WORK/tunneld-SITE.log; sets the mark at the new run.
+# --control $(tunneld_sock SITE) ARGS in namespace SITE, in the background
+# (TUNNELD_PID[SITE]), stdout and stderr appended to $WORK/tunneld-SITE.log;
+# sets the mark at the new run.
 tunneld_start() {
     local s=$1 f=$2 log=$WORK/tunneld-$1.log
     shift 2
@@ -400,10 +406,11 @@ tunneld_start() {
         fail "tunneld already runs in $s (pid ${TUNNELD_PID[$s]})"
     fi
     tunneld_mark "$s"
-    echo "=== lib.sh: tunneld -c $f --frr-pathspace $s $* (uptime $(cut -d' ' -f1 /proc/uptime))" >>"$log"
+    echo "=== lib.sh: tunneld -c $f --frr-pathspace $s --control $(tunneld_sock "$s") $* (uptime $(cut -d' ' -f1 /proc/uptime))" >>"$log"
     tunneld_mark "$s"
     # `ip netns exec` execs tunneld: $! is tunneld itself, signals reach it.
-    ip netns exec "$s" "$TUNNELD" -c "$f" --frr-pathspace "$s" "$@" </dev/null >>"$log" 2>&1 &
+    ip netns exec "$s" "$TUNNELD" -c "$f" --frr-pathspace "$s" --control "$(tunneld_sock "$s")" \
+        "$@" </dev/null >>"$log" 2>&1 &
     TUNNELD_PID[$s]=$!
 }
 
@@ -485,6 +492,38 @@ tunneld_stop() {
     }
     wait "$pid" || rc=$?
     return "$rc"
+}
+
+# ctl SITE JSON: send JSON (one request, docs/cli.md) to SITE's tunneld over
+# its control socket and print the reply line. Returns 0 when the reply says
+# "ok": true, 1 when it says false, 2 when there is no (valid) reply. A UNIX
+# socket is a path, not in a network namespace: no `ip netns exec` needed.
+# (python3: tunnelctl may not be built; -I -S: a faster start under TCG.)
+ctl() {
+    /usr/bin/python3 -I -S -c '
+import json, socket, sys
+try:
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(10)
+    s.connect(sys.argv[1])
+    s.sendall(sys.argv[2].encode() + b"\n")
+    out = b""
+    while True:
+        b = s.recv(65536)
+        if not b:
+            break
+        out += b
+except OSError as e:
+    print("ctl: %s: %s" % (sys.argv[1], e), file=sys.stderr)
+    sys.exit(2)
+text = out.decode(errors="replace").strip()
+print(text)
+try:
+    sys.exit(0 if json.loads(text).get("ok") is True else 1)
+except ValueError:
+    print("ctl: not a JSON reply", file=sys.stderr)
+    sys.exit(2)
+' "$(tunneld_sock "$1")" "$2"
 }
 
 # tunnel_inner SITE IFACE: "OURS THEIRS", the two ends of the /31 on IFACE.
