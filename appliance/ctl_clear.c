@@ -27,9 +27,14 @@ static void clear_print_spis(FILE *out, struct json_object *c)
 /* One line per peer: what went, by its inbound SPIs. */
 static void clear_print(FILE *out, struct json_object *result, const char *what)
 {
-    size_t n = ctl_array_len(result, "cleared");
-    if (n == 0)
+    size_t n = ctl_array_len(result, "cleared"), ns = ctl_array_len(result, "skipped");
+    if (n == 0 && ns == 0)
         fprintf(out, "nothing to clear: no peer has SAs\n");
+    for (size_t i = 0; i < ns; i++) {
+        struct json_object *c = ctl_array_at(result, "skipped", i);
+        fprintf(out, "%s (%s): not cleared: %s\n", ctl_str_or(c, "peer", "-"),
+                ctl_str_or(c, "address", "-"), ctl_str_or(c, "reason", "-"));
+    }
     for (size_t i = 0; i < n; i++) {
         struct json_object *c = ctl_array_at(result, "cleared", i);
         fprintf(out, "%s (%s): %s, inbound SPIs ", ctl_str_or(c, "peer", "-"),

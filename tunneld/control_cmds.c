@@ -70,13 +70,25 @@ static struct json_object *clear(struct daemon *d, struct json_object *req, enum
     if (peer_arg(d, req, &only, &given, &err) < 0)
         return err;
     struct json_object *r = json_object_new_object(), *a = json_object_new_array();
+    struct json_object *skipped = json_object_new_array();
     ike_time_t now = loop_now_ms();
     for (unsigned i = 0; i < d->n_peers; i++) {
         struct peer *p = d->peers[i];
-        if ((given && ip_addr_cmp(&only, &p->cfg.address) != 0) || !p->ike_id)
+        if (given && ip_addr_cmp(&only, &p->cfg.address) != 0)
             continue;
-        if (clear_one(d, p, k, now) != IKE_OK)
-            continue; /* nothing to clear on this peer */
+        struct ike_sa_info info;
+        int rc = p->ike_id && ike_peer_sas(d->ike, p->ike_id, &info, 1) ? clear_one(d, p, k, now)
+                                                                       : IKE_ERR_NOPEER;
+        if (rc != IKE_OK) {
+            /* Said, not hidden: an operator who cleared nothing must know why. */
+            struct json_object *o = json_object_new_object();
+            j_str(o, "peer", p->cfg.name);
+            j_addr(o, "address", &p->cfg.address);
+            j_str(o, "reason", rc == IKE_ERR_STATE ? "an exchange is in progress; try again"
+                                                   : "no IKE SA established");
+            json_object_array_add(skipped, o);
+            continue;
+        }
         json_object_array_add(a, cleared(p));
         log_msg(&d->log, LOG_L_NOTICE, p->cfg.name, "%s by the operator", what[k]);
         if (k == CLEAR_IKE)
@@ -84,6 +96,7 @@ static struct json_object *clear(struct daemon *d, struct json_object *req, enum
     }
     daemon_ike_drain(d);
     json_object_object_add(r, "cleared", a);
+    json_object_object_add(r, "skipped", skipped);
     return j_ok(r);
 }
 

@@ -185,6 +185,13 @@ START_TEST(shows)
     r = request("{\"cmd\": \"isakmp-sa\"}\n");
     ck_assert_int_eq(json_object_array_length(get(r, "result.sas")), 0); /* passive: none */
     json_object_put(r);
+    /* Nothing to clear is said, per peer, not hidden. */
+    r = request("{\"cmd\": \"clear-sa\", \"peer\": \"192.0.2.2\"}\n");
+    ck_assert_str_eq(str(r, "ok"), "true");
+    ck_assert_int_eq(json_object_array_length(get(r, "result.cleared")), 0);
+    ck_assert_str_eq(str(r, "result.skipped.0.peer"), "b1");
+    ck_assert_str_eq(str(r, "result.skipped.0.reason"), "no IKE SA established");
+    json_object_put(r);
     stop_daemon();
 }
 END_TEST

@@ -339,6 +339,11 @@ START_TEST(clear_lines)
     t = render(print_clear_sa, "{\"cleared\": []}");
     ck_assert_str_eq(t, "nothing to clear: no peer has SAs\n");
     free(t);
+    t = render(print_clear_sa, "{\"cleared\": [], \"skipped\": [{\"peer\": \"hq\", "
+                               "\"address\": \"192.0.2.2\", \"reason\": \"an exchange is in "
+                               "progress; try again\"}]}");
+    ck_assert_str_eq(t, "hq (192.0.2.2): not cleared: an exchange is in progress; try again\n");
+    free(t);
     t = render(print_reload, reload_result);
     ck_assert_str_eq(t, "reloaded: 1 peers kept, 0 stopped, 1 started\n");
     free(t);
