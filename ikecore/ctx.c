@@ -75,14 +75,17 @@ static bool addr_valid(const struct sockaddr_storage *a)
     return a->ss_family == AF_INET || a->ss_family == AF_INET6;
 }
 
-static bool suites_valid(const struct ike_suite *s, unsigned n, bool ike)
+/* IKEv1 phase 1 (v1_ike) is CBC only and has no integrity transform: its hash is the PRF's. */
+static bool suites_valid(const struct ike_suite *s, unsigned n, bool ike, bool v1_ike)
 {
     if (n == 0 || n > IKE_MAX_SUITES)
         return false;
     for (unsigned i = 0; i < n; i++) {
         if (!ike_encr_key_len(s[i].encr, s[i].key_bits))
             return false;
-        if (!ike_encr_is_aead(s[i].encr) && !ike_integ_key_len(s[i].integ))
+        if (v1_ike && ike_encr_is_aead(s[i].encr))
+            return false;
+        if (!v1_ike && !ike_encr_is_aead(s[i].encr) && !ike_integ_key_len(s[i].integ))
             return false;
         if (ike && (!ike_prf_len(s[i].prf) || !ike_dh_pub_len(s[i].dh)))
             return false;
@@ -92,10 +95,12 @@ static bool suites_valid(const struct ike_suite *s, unsigned n, bool ike)
 
 int ike_peer_add(struct ike_ctx *ctx, const struct ike_peer_config *pc, uint32_t *peer_id)
 {
-    if (!ctx || !pc || !peer_id || pc->version != 2 || !pc->psk || pc->psk_len == 0 ||
-        pc->psk_len > IKE_MAX_PSK || !addr_valid(&pc->local) || !addr_valid(&pc->remote) ||
-        pc->local_id.len > IKE_MAX_ID || pc->remote_id.len > IKE_MAX_ID ||
-        !suites_valid(pc->ike, pc->n_ike, true) || !suites_valid(pc->esp, pc->n_esp, false))
+    bool v1 = pc && pc->version == 1;
+    if (!ctx || !pc || !peer_id || (pc->version != 1 && pc->version != 2) || !pc->psk ||
+        pc->psk_len == 0 || pc->psk_len > IKE_MAX_PSK || !addr_valid(&pc->local) ||
+        !addr_valid(&pc->remote) || pc->local_id.len > IKE_MAX_ID ||
+        pc->remote_id.len > IKE_MAX_ID || !suites_valid(pc->ike, pc->n_ike, true, v1) ||
+        !suites_valid(pc->esp, pc->n_esp, false, false))
         return IKE_ERR_INVAL;
     struct ike_peer *p = calloc(1, sizeof(*p));
     if (!p)
@@ -129,7 +134,9 @@ int ike_peer_remove(struct ike_ctx *ctx, ike_time_t now, uint32_t peer_id)
         return IKE_ERR_NOPEER;
     struct ike_sa *sa;
     while ((sa = ike_sa_by_peer(ctx, p)) != NULL) {
-        if (sa->state == SA_ESTABLISHED)
+        if (sa->state == SA_ESTABLISHED && sa->v1)
+            ikev1_send_delete(ctx, sa, now, true, 0);
+        else if (sa->state == SA_ESTABLISHED)
             ikev2_info_request(ctx, sa, now, REQ_DEL_IKE);  /* best effort, not retransmitted */
         ike_sa_destroy(ctx, sa, IKE_R_DELETED_LOCALLY, true);
     }
@@ -153,7 +160,7 @@ int ike_initiate(struct ike_ctx *ctx, ike_time_t now, uint32_t peer_id)
     struct ike_sa *sa = ike_sa_new(ctx, p, true);
     if (!sa)
         return IKE_ERR_NOMEM;
-    int rc = ikev2_init_start(ctx, sa, now);
+    int rc = p->cfg.version == 1 ? ikev1_initiate(ctx, sa, now) : ikev2_init_start(ctx, sa, now);
     if (rc != IKE_OK)
         ike_sa_destroy(ctx, sa, IKE_R_INTERNAL, false);
     return rc;
@@ -171,6 +178,8 @@ int ike_delete_child(struct ike_ctx *ctx, ike_time_t now, uint32_t peer_id)
     struct ike_sa *sa = established(ctx, peer_id);
     if (!sa || !sa->child.up)
         return ctx && peer_by_id(ctx, peer_id) ? IKE_ERR_STATE : IKE_ERR_NOPEER;
+    if (sa->v1)
+        return ikev1_delete_child(ctx, sa, now);
     return ikev2_info_request(ctx, sa, now, REQ_DEL_CHILD);
 }
 
@@ -179,6 +188,8 @@ int ike_delete_ike(struct ike_ctx *ctx, ike_time_t now, uint32_t peer_id)
     struct ike_sa *sa = established(ctx, peer_id);
     if (!sa)
         return ctx && peer_by_id(ctx, peer_id) ? IKE_ERR_STATE : IKE_ERR_NOPEER;
+    if (sa->v1)
+        return ikev1_delete_ike(ctx, sa, now);
     return ikev2_info_request(ctx, sa, now, REQ_DEL_IKE);
 }
 
@@ -187,6 +198,8 @@ int ike_rekey_child(struct ike_ctx *ctx, ike_time_t now, uint32_t peer_id)
     struct ike_sa *sa = established(ctx, peer_id);
     if (!sa || !sa->child.up)
         return ctx && peer_by_id(ctx, peer_id) ? IKE_ERR_STATE : IKE_ERR_NOPEER;
+    if (sa->v1)
+        return ikev1_rekey_child(ctx, sa, now);
     return ikev2_rekey_child_start(ctx, sa, now);
 }
 
@@ -195,6 +208,8 @@ int ike_rekey_ike(struct ike_ctx *ctx, ike_time_t now, uint32_t peer_id)
     struct ike_sa *sa = established(ctx, peer_id);
     if (!sa || sa->replaced)
         return ctx && peer_by_id(ctx, peer_id) ? IKE_ERR_STATE : IKE_ERR_NOPEER;
+    if (sa->v1)
+        return ikev1_rekey_ike(ctx, sa, now);
     return ikev2_rekey_ike_start(ctx, sa, now);
 }
 

@@ -7,6 +7,7 @@
 
 #include "crypto.h"
 #include "ikecore.h"
+#include "ikev1_pld.h"
 #include "ikev2_pld.h"
 
 #define IKE_NONCE_LEN 32
@@ -94,6 +95,7 @@ struct ike_sa {
     ike_time_t retry_at;
     ike_time_t ike_rekey_at, ike_hard_at, up_at;
     ike_time_t created, last_rx, expire_at, dpd_at, child_soft_at, child_hard_at;
+    struct ikev1_sa *v1;            /* IKEv1 (ISAKMP SA) state; NULL for IKEv2 */
     struct ike_sa *next;
 };
 
@@ -117,6 +119,7 @@ struct ike_ctx {
     ike_time_t cookie_rotate_at;
     bool cookie_secret_set;
     struct ikev2_msg msg;           /* the message being processed */
+    struct ikev1_msg msg1;          /* the same, IKEv1 */
     uint8_t buf[IKE_MSG_MAX];       /* scratch for building a message */
     uint8_t inner[IKE_MSG_MAX];     /* scratch for SK plaintext being built */
     uint8_t plain[IKE_MSG_MAX];     /* scratch for SK plaintext */
@@ -174,6 +177,20 @@ void ikev2_remote_id(const struct ike_sa *sa, struct ike_id *id);
 
 /* input.c */
 void ike_count_perr(struct ike_ctx *ctx, int perr);
+
+/* IKEv1 (ikev1_*.c) behind the same entry points */
+int ikev1_input(struct ike_ctx *ctx, ike_time_t now, const uint8_t *pkt, size_t len,
+                const struct sockaddr_storage *src, const struct sockaddr_storage *dst);
+int ikev1_initiate(struct ike_ctx *ctx, struct ike_sa *sa, ike_time_t now);
+void ikev1_sa_tick(struct ike_ctx *ctx, struct ike_sa *sa, ike_time_t now);
+ike_time_t ikev1_sa_deadline(const struct ike_sa *sa);
+void ikev1_sa_free(struct ike_sa *sa);
+int ikev1_delete_child(struct ike_ctx *ctx, struct ike_sa *sa, ike_time_t now);
+int ikev1_delete_ike(struct ike_ctx *ctx, struct ike_sa *sa, ike_time_t now);
+int ikev1_rekey_child(struct ike_ctx *ctx, struct ike_sa *sa, ike_time_t now);
+int ikev1_rekey_ike(struct ike_ctx *ctx, struct ike_sa *sa, ike_time_t now);
+int ikev1_send_delete(struct ike_ctx *ctx, struct ike_sa *sa, ike_time_t now, bool ike,
+                      uint32_t spi);
 
 /* exchanges */
 int ikev2_init_start(struct ike_ctx *ctx, struct ike_sa *sa, ike_time_t now);

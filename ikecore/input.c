@@ -119,6 +119,8 @@ int ike_input(struct ike_ctx *ctx, ike_time_t now, const uint8_t *pkt, size_t le
     ctx->stats.rx_packets++;
     if (!copy_addr(&s, src) || !copy_addr(&d, dst))
         return IKE_ERR_INVAL;
+    if (len >= IKEV1_HDR_LEN && pkt[17] >> 4 == 1)     /* ISAKMP version 1.x (RFC 2408 §3.1) */
+        return ikev1_input(ctx, now, pkt, len, &s, &d);
     struct ikev2_msg *m = &ctx->msg;
     int rc = ikev2_msg_decode(pkt, len, m);
     if (rc != IKEV2_P_OK) {

@@ -38,7 +38,7 @@ static void emit_ike(struct ike_ctx *ctx, struct ike_sa *sa, enum ike_event_type
     struct ike_event ev = {.type = t, .peer_id = sa->peer->id, .peer_name = sa->peer->name};
     ev.u.ike.spi_i = sa->spi_i;
     ev.u.ike.spi_r = sa->spi_r;
-    ev.u.ike.version = 2;
+    ev.u.ike.version = sa->v1 ? 1 : 2;
     ev.u.ike.initiator = sa->initiator;
     ev.u.ike.suite = sa->suite;
     ev.u.ike.nat_local = sa->nat_local;
@@ -97,6 +97,7 @@ void ike_sa_destroy(struct ike_ctx *ctx, struct ike_sa *sa, enum ike_reason why,
             break;
         }
     }
+    ikev1_sa_free(sa);
     ike_dh_free(sa->dh);
     ike_dh_free(sa->rk_dh);
     free_secret(&sa->msg1, &sa->msg1_len);
@@ -116,7 +117,7 @@ struct ike_sa *ike_sa_find(struct ike_ctx *ctx, const struct ikev2_hdr *h)
 {
     bool want_initiator = !(h->flags & IKEV2_FLAG_INITIATOR);
     for (struct ike_sa *sa = ctx->sas; sa; sa = sa->next) {
-        if (sa->initiator != want_initiator || sa->spi_i != h->spi_i)
+        if (sa->v1 || sa->initiator != want_initiator || sa->spi_i != h->spi_i)
             continue;
         if (sa->spi_r == h->spi_r)
             return sa;
@@ -277,6 +278,10 @@ static void liveness(struct ike_ctx *ctx, struct ike_sa *sa, ike_time_t now)
 
 void ike_sa_tick(struct ike_ctx *ctx, struct ike_sa *sa, ike_time_t now)
 {
+    if (sa->v1) {
+        ikev1_sa_tick(ctx, sa, now);
+        return;
+    }
     if (sa->expire_at && now >= sa->expire_at && sa->state != SA_ESTABLISHED) {
         ike_sa_destroy(ctx, sa, IKE_R_TIMEOUT, sa->initiator);  /* half-open */
         return;
@@ -312,6 +317,8 @@ static ike_time_t tmin(ike_time_t a, ike_time_t b)
 ike_time_t ike_sa_deadline(const struct ike_ctx *ctx, const struct ike_sa *sa)
 {
     ike_time_t t = IKE_TIME_NEVER;
+    if (sa->v1)
+        return ikev1_sa_deadline(sa);
     if (sa->del_pending && sa->req_kind == REQ_NONE)
         return 0;   /* due now */
     if (sa->req_kind != REQ_NONE)

@@ -19,7 +19,7 @@ static void fill(const struct ike_sa *sa, struct ike_sa_info *i)
     memset(i, 0, sizeof(*i));
     i->spi_i = sa->spi_i;
     i->spi_r = sa->spi_r;
-    i->version = 2;
+    i->version = sa->v1 ? 1 : 2;
     i->initiator = sa->initiator;
     i->phase = phase_of(sa);
     i->suite = sa->suite;
