@@ -106,7 +106,8 @@ unit: $(UNIT_BINS) tunneld/tunneld appliance/tunnelctl
 asan:
 	$(MAKE) VARIANT=-asan OPT="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" unit
 
-FUZZ_SECONDS ?= 60
+# Split between the two targets (IKEv2, IKEv1) after their build: each gets a minute.
+FUZZ_SECONDS ?= 140
 fuzz:
 	@if [ -x tests/fuzz/run.sh ]; then tests/fuzz/run.sh $(FUZZ_SECONDS); \
 	 else echo "fuzz: no targets yet"; fi
