@@ -177,7 +177,9 @@ static int kernel_up(struct peer *p, struct errmsg *e)
 static void retry_fire(struct loop *l, void *arg)
 {
     struct peer *p = arg;
-    if (p->n_sa || !p->ike_id)
+    struct ike_sa_info info;
+    /* Up already (the peer initiated meanwhile) or on its way: nothing to do. */
+    if (p->n_sa || !p->ike_id || ike_peer_sas(p->d->ike, p->ike_id, &info, 1))
         return;
     int rc = ike_initiate(p->d->ike, loop_now_ms(), p->ike_id);
     if (rc != IKE_OK && rc != IKE_ERR_STATE)
@@ -235,7 +237,18 @@ int peer_start(struct peer *p)
     log_msg(&d->log, LOG_L_INFO, p->cfg.name, "tunnel %s, GRE key %u, %s, mtu %u; IKEv%u%s",
             p->gre.ifname, p->gre.key, p->inner_prefix, p->gre.mtu, p->cfg.ike_version,
             d->opt.passive ? ", responding only" : "");
-    if (!d->opt.passive && (rc = ike_initiate(d->ike, loop_now_ms(), p->ike_id)) != IKE_OK)
+    if (d->opt.passive)
+        return 0;
+    /*
+     * IKEv1 cannot reconcile two Main Modes crossing (IKEv2 can, RFC 7296
+     * 2.8.1): of two boxes started together, the higher WAN address waits a
+     * few seconds and initiates only if the lower one has not.
+     */
+    if (p->cfg.ike_version == 1 && ip_addr_cmp(&d->wan.addr, &p->cfg.address) > 0) {
+        loop_timer_set(d->loop, &p->retry_timer, loop_now_ms() + 3000);
+        return 0;
+    }
+    if ((rc = ike_initiate(d->ike, loop_now_ms(), p->ike_id)) != IKE_OK)
         log_msg(&d->log, LOG_L_ERR, p->cfg.name, "cannot initiate (ikecore error %d)", rc);
     daemon_ike_drain(d);
     return 0;
