@@ -4,6 +4,7 @@
  */
 #include <arpa/inet.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -150,11 +151,9 @@ struct json_object *show_map(struct daemon *d)
     return r;
 }
 
-static struct json_object *tunnel_json(struct daemon *d, const struct peer *p)
+static struct json_object *tunnel_json(struct daemon *d, const struct peer *p, const char *ospf)
 {
     struct json_object *o = json_object_new_object();
-    char state[32] = "";
-    struct errmsg e;
     j_str(o, "interface", p->gre.ifname);
     j_str(o, "peer", p->cfg.name);
     j_addr(o, "local", &d->wan.addr);
@@ -165,20 +164,31 @@ static struct json_object *tunnel_json(struct daemon *d, const struct peer *p)
     j_int(o, "mtu", p->gre.mtu);
     j_int(o, "mss", tunnel_mss(p->gre.mtu));
     j_bool(o, "esp_up", peer_esp_up(p));
-    struct frr_vtysh quick = d->frr;
-    quick.timeout_ms = 2000; /* a show must not hold the loop for long */
-    if (frr_ospf_neighbor_state(&quick, p->gre.ifname, state, sizeof(state), &e) == 0 && state[0])
-        j_str(o, "ospf_state", state);
-    else
-        j_null(o, "ospf_state");
+    j_str(o, "ospf_state", ospf && *ospf ? ospf : NULL);
     return o;
 }
 
 struct json_object *show_tunnels(struct daemon *d)
 {
     struct json_object *r = json_object_new_object(), *a = json_object_new_array();
+    const char **names = calloc(d->n_peers + 1, sizeof(*names));
+    char(*states)[FRR_STATE_LEN] = calloc(d->n_peers + 1, sizeof(*states));
+    struct errmsg e;
+    bool asked = false;
+    if (names && states) {
+        for (unsigned i = 0; i < d->n_peers; i++)
+            names[i] = d->peers[i]->gre.ifname;
+        /* One vtysh for all tunnels, bounded: a show must not hold the loop for long. */
+        struct frr_vtysh quick = d->frr;
+        quick.timeout_ms = 4000;
+        asked = frr_ospf_neighbor_states(&quick, names, d->n_peers, states, &e) == 0;
+        if (!asked)
+            log_msg(&d->log, LOG_L_DEBUG, NULL, "show tunnels: %s", e.text);
+    }
     for (unsigned i = 0; i < d->n_peers; i++)
-        json_object_array_add(a, tunnel_json(d, d->peers[i]));
+        json_object_array_add(a, tunnel_json(d, d->peers[i], asked ? states[i] : NULL));
+    free(names);
+    free(states);
     json_object_object_add(r, "tunnels", a);
     return r;
 }

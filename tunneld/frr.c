@@ -84,19 +84,31 @@ static const char *find_state(json_object *root, const char *ifname)
     return NULL;
 }
 
-int frr_ospf_neighbor_state(const struct frr_vtysh *v, const char *ifname, char *state,
-                            size_t len, struct errmsg *e)
+int frr_ospf_neighbor_states(const struct frr_vtysh *v, const char *const *ifnames, size_t n,
+                             char (*states)[FRR_STATE_LEN], struct errmsg *e)
 {
-    char out[16384];
+    char out[65536];
     const char *cmds[] = {"show ip ospf neighbor json"};
     if (vtysh_run(v, cmds, 1, out, sizeof(out), e) < 0)
         return -1;
     json_object *root = json_tokener_parse(out);
     if (!root)
         return errmsg_set(e, "vtysh: 'show ip ospf neighbor json' did not return JSON");
-    const char *s = find_state(root, ifname);
-    /* "Full/-" on point-to-point links: the part before '/' is the adjacency state. */
-    snprintf(state, len, "%.*s", s ? (int)strcspn(s, "/") : 0, s ? s : "");
+    for (size_t i = 0; i < n; i++) {
+        const char *s = find_state(root, ifnames[i]);
+        /* "Full/-" on point-to-point links: the part before '/' is the adjacency state. */
+        snprintf(states[i], FRR_STATE_LEN, "%.*s", s ? (int)strcspn(s, "/") : 0, s ? s : "");
+    }
     json_object_put(root);
+    return 0;
+}
+
+int frr_ospf_neighbor_state(const struct frr_vtysh *v, const char *ifname, char *state,
+                            size_t len, struct errmsg *e)
+{
+    char one[1][FRR_STATE_LEN];
+    if (frr_ospf_neighbor_states(v, &ifname, 1, one, e) < 0)
+        return -1;
+    snprintf(state, len, "%s", one[0]);
     return 0;
 }

@@ -36,6 +36,11 @@ int frr_ospf_link_remove(const struct frr_vtysh *v, const struct frr_ospf_link *
  */
 int frr_ospf_lan(const struct frr_vtysh *v, const char *prefix, const char *area, bool add,
                  struct errmsg *e);
+#define FRR_STATE_LEN 24
+
+/* The OSPF neighbour state of each of ifnames[0..n) ("Full", ...; "" for none): one vtysh call. */
+int frr_ospf_neighbor_states(const struct frr_vtysh *v, const char *const *ifnames, size_t n,
+                             char (*states)[FRR_STATE_LEN], struct errmsg *e);
 /* The OSPF neighbour state on ifname ("Full", "ExStart", ...), "" when there is none. */
 int frr_ospf_neighbor_state(const struct frr_vtysh *v, const char *ifname, char *state,
                             size_t len, struct errmsg *e);
