@@ -5,7 +5,7 @@
 #   make asan         AddressSanitizer + UBSan build and unit tests
 #   make check        install missing packages, build, run every test
 #   make demo         two sites in a VM, paired by PSK, OSPF over ESP-protected GRE
-#   make interop      tunneld against strongSwan's charon, each case in a VM (part of check)
+#   make interop      tunneld against strongSwan and Libreswan, each case in a VM (part of check)
 #   make bench        benchmarks (not tests)
 #   make deps         install the Debian packages the build and tests need
 

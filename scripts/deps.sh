@@ -11,12 +11,20 @@ PACKAGES="
   iproute2 iputils-ping tcpdump frr nftables
   python3 python3-cryptography
   strongswan-charon strongswan-swanctl libstrongswan-standard-plugins
+  libnss3-tools libnss3 libnspr4 libldns3 libunbound8 libevent-core-2.1-7
+  libevent-pthreads-2.1-7 libcurl3-nss libldap-2.5-0 libcap-ng0 libaudit1
+  libpam0g libselinux1 libsystemd0 libcrypt1 dns-root-data
 "
 # strongSwan is the interop peer of tests/interop (charon in a VM's network
 # namespace, never as a host service). The three packages are all it needs:
 # charon + the core plugins (random, nonce, kernel-netlink, socket-default),
 # swanctl + vici, and openssl (AES-CBC/GCM, SHA-2, MODP, ECP, X25519); the
 # -extra-plugins packages add nothing the tests use.
+# Libreswan is the second interop peer. Its package conflicts with
+# strongSwan's, so scripts/libreswan.sh only downloads and unpacks it (into
+# /opt/libreswan, run at the end of this script); the line from libnss3-tools
+# on is what its pluto, whack and addconn link against (ldd), plus certutil
+# (libnss3-tools) for pluto's NSS database and DNSSEC's root key.
 
 missing() {
     for p in $PACKAGES; do
@@ -24,13 +32,19 @@ missing() {
     done
 }
 
+here=$(cd "$(dirname "$0")" && pwd -P)
 todo=$(missing)
 if [ "${1:-}" = "--check" ]; then
-    [ -z "$todo" ] && exit 0
-    echo "missing packages:" $todo >&2
-    exit 1
+    if [ -n "$todo" ]; then
+        echo "missing packages:" $todo >&2
+        exit 1
+    fi
+    exec "$here/libreswan.sh" --check
 fi
-[ -z "$todo" ] && { echo "deps: all packages present"; exit 0; }
+if [ -z "$todo" ]; then
+    echo "deps: all packages present"
+    exec "$here/libreswan.sh"
+fi
 if [ "$(id -u)" != 0 ]; then
     echo "deps: need root to install:" $todo >&2
     exit 1
@@ -64,3 +78,7 @@ if [ "$new_swan" = 1 ]; then
     fi
     echo "deps: strongSwan installed; its host service (strongswan-starter/ipsec) is disabled"
 fi
+
+# Libreswan, unpacked beside the installed packages (needs its libraries,
+# installed above).
+exec "$here/libreswan.sh"
