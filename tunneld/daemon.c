@@ -127,6 +127,20 @@ static void on_packet(struct loop *l, int fd, uint32_t events, void *arg)
     daemon_ike_drain(d);
 }
 
+static void on_expire_msg(void *arg, uint32_t reqid, uint32_t spi, bool hard)
+{
+    struct daemon *d = arg;
+    for (unsigned i = 0; i < d->n_peers; i++)
+        if (d->peers[i]->reqid == reqid)
+            peer_sa_expired(d->peers[i], spi, hard);
+}
+
+static void on_expire(struct loop *l, int fd, uint32_t events, void *arg)
+{
+    struct daemon *d = arg;
+    xfrm_expire_read(&d->expire);
+}
+
 static void on_signal(struct loop *l, int signo, void *arg)
 {
     struct daemon *d = arg;
@@ -210,7 +224,9 @@ static int open_io(struct daemon *d, struct errmsg *e)
     d->ike_timer = (struct loop_timer){.fn = on_ike_timer, .arg = d};
     d->frr_timer = (struct loop_timer){.fn = frr_retry, .arg = d};
     if (loop_add_fd(d->loop, d->sock.fd_ike, EPOLLIN, on_packet, d, e) < 0 ||
-        loop_add_fd(d->loop, d->sock.fd_natt, EPOLLIN, on_packet, d, e) < 0)
+        loop_add_fd(d->loop, d->sock.fd_natt, EPOLLIN, on_packet, d, e) < 0 ||
+        xfrm_expire_open(&d->expire, on_expire_msg, d, e) < 0 ||
+        loop_add_fd(d->loop, xfrm_expire_fd(&d->expire), EPOLLIN, on_expire, d, e) < 0)
         return -1;
     return loop_signals(d->loop, sigs, 3, on_signal, d, e);
 }
@@ -261,6 +277,7 @@ static void stop(struct daemon *d)
         loop_timer_set(d->loop, &d->ike_timer, 0);
         loop_timer_set(d->loop, &d->frr_timer, 0);
     }
+    xfrm_expire_close(&d->expire);
     ike_ctx_free(d->ike);
     ike_sockets_close(&d->sock);
     nlh_close(&d->nl);

@@ -19,6 +19,7 @@
 #include "netlink.h"
 #include "wan.h"
 #include "xfrm.h"
+#include "xfrm_expire.h"
 
 /* Every reqid tunneld uses lies here, so a restart can find a crashed run's leftovers. */
 #define REQID_BASE 0x7d000000u
@@ -87,6 +88,7 @@ struct daemon {
     uint32_t next_reqid;
     bool lans_in_frr, lans_warned;
     struct control *ctl;
+    struct xfrm_expire expire;   /* the kernel's soft/hard limit events */
     uint64_t started_ms;   /* loop_now_ms() at start */
     int64_t loaded_unix;   /* wall clock of the last successful (re)load */
     uint8_t rxbuf[65536];
@@ -116,6 +118,8 @@ int peer_sa_install(struct peer *p, const struct ike_child_sa *sa, bool delay_ou
 void peer_sa_retire(struct peer *p, uint32_t spi_in, uint32_t grace_ms);
 void peer_sa_remove(struct peer *p, uint32_t spi_in);
 void peer_sa_remove_all(struct peer *p);
+/* The kernel says a state of p reached a byte/packet limit: rekey (hard: it is gone). */
+void peer_sa_expired(struct peer *p, uint32_t spi, bool hard);
 
 /* ike_events.c: everything ikecore says, drained after every call into it. */
 void daemon_ike_drain(struct daemon *d);

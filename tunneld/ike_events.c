@@ -59,7 +59,15 @@ static void on_child(struct peer *p, const struct ike_event *ev)
         peer_sa_retire(p, ev->u.child.old_spi_in, REKEY_GRACE_MS);
         break;
     default:
-        peer_sa_remove(p, sa->spi_in);
+        /*
+         * Replaced (the redundant one of two crossing rekeys, RFC 7296 2.8.1):
+         * packets may still be on their way in it, and our newest outbound
+         * state may be it. Retired like a rekeyed SA, not cut.
+         */
+        if (ev->u.child.reason == IKE_R_REPLACED)
+            peer_sa_retire(p, sa->spi_in, REKEY_GRACE_MS);
+        else
+            peer_sa_remove(p, sa->spi_in);
         log_msg(&p->d->log, LOG_L_NOTICE, p->cfg.name, "CHILD SA down: SPI in 0x%08" PRIx32
                 ", %s", sa->spi_in, ike_reason_str(ev->u.child.reason));
         break;

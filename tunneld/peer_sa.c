@@ -119,6 +119,9 @@ int peer_sa_install(struct peer *p, const struct ike_child_sa *sa, bool delay_ou
 
 void peer_sa_retire(struct peer *p, uint32_t spi_in, uint32_t grace_ms)
 {
+    /* Its outbound half not in yet: it never will be. */
+    if (p->has_out_pending && p->out_pending.spi_in == spi_in)
+        pending_wipe(p);
     for (unsigned i = 0; i < p->n_sa; i++)
         if (p->sa[i].spi_in == spi_in && !p->sa[i].retire_at)
             p->sa[i].retire_at = loop_now_ms() + grace_ms;
@@ -133,6 +136,26 @@ void peer_sa_remove(struct peer *p, uint32_t spi_in)
             break;
         }
     retire_arm(p);
+}
+
+void peer_sa_expired(struct peer *p, uint32_t spi, bool hard)
+{
+    struct peer_sa *s = NULL;
+    for (unsigned i = 0; i < p->n_sa && !s; i++)
+        if (p->sa[i].spi_in == spi || p->sa[i].spi_out == spi)
+            s = &p->sa[i];
+    if (!s || (s->retire_at && !hard))
+        return; /* not ours, or already replaced */
+    log_msg(&p->d->log, hard ? LOG_L_WARNING : LOG_L_INFO, p->cfg.name,
+            "CHILD SA 0x%08x reached its %s byte/packet limit: rekeying", spi,
+            hard ? "hard" : "soft");
+    bool live = !s->retire_at;
+    if (hard)
+        peer_sa_remove(p, s->spi_in); /* the kernel has deleted it already */
+    int rc = live && p->ike_id ? ike_rekey_child(p->d->ike, loop_now_ms(), p->ike_id) : IKE_OK;
+    if (rc != IKE_OK && rc != IKE_ERR_STATE)
+        log_msg(&p->d->log, LOG_L_ERR, p->cfg.name, "cannot rekey (ikecore error %d)", rc);
+    daemon_ike_drain(p->d);
 }
 
 void peer_sa_remove_all(struct peer *p)

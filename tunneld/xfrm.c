@@ -78,16 +78,23 @@ fail:
     return NULL;
 }
 
+/*
+ * Without ESN the 32-bit sequence number must not wrap (RFC 4303 3.3.3):
+ * the kernel then refuses to send. A soft packet limit this far before the
+ * end makes it say so (XFRM_MSG_EXPIRE) while there is time to rekey.
+ */
+#define SEQ_SOFT_LIMIT (0xffffffffull - (1ull << 24))
+
 /* The kernel takes 0 as a limit of zero, not "none": unset limits are XFRM_INF. */
 static struct xfrmnl_ltime_cfg *lifetime(uint64_t soft_b, uint64_t hard_b,
-                                         uint64_t soft_s, uint64_t hard_s)
+                                         uint64_t soft_s, uint64_t hard_s, uint64_t soft_p)
 {
     struct xfrmnl_ltime_cfg *lt = xfrmnl_ltime_cfg_alloc();
     if (!lt)
         return NULL;
     xfrmnl_ltime_cfg_set_soft_bytelimit(lt, soft_b ? soft_b : XFRM_INF);
     xfrmnl_ltime_cfg_set_hard_bytelimit(lt, hard_b ? hard_b : XFRM_INF);
-    xfrmnl_ltime_cfg_set_soft_packetlimit(lt, XFRM_INF);
+    xfrmnl_ltime_cfg_set_soft_packetlimit(lt, soft_p ? soft_p : XFRM_INF);
     xfrmnl_ltime_cfg_set_hard_packetlimit(lt, XFRM_INF);
     xfrmnl_ltime_cfg_set_soft_addexpires(lt, soft_s);
     xfrmnl_ltime_cfg_set_hard_addexpires(lt, hard_s);
@@ -132,7 +139,7 @@ static struct xfrmnl_sp *gre_policy(const struct xfrm_gre_policy *p, enum xfrm_d
     const struct sockaddr_storage *dst = dir == XFRM_DIR_OUT ? &p->remote : &p->local;
     struct xfrmnl_sp *sp = xfrmnl_sp_alloc();
     struct xfrmnl_sel *sel = gre_selector(src, dst);
-    struct xfrmnl_ltime_cfg *lt = lifetime(0, 0, 0, 0);
+    struct xfrmnl_ltime_cfg *lt = lifetime(0, 0, 0, 0, 0);
     struct xfrmnl_user_tmpl *t = with_template ? esp_template(src, dst, p->reqid) : NULL;
     if (!sp || !sel || !lt || (with_template && !t))
         goto fail;
@@ -247,7 +254,8 @@ static struct xfrmnl_sa *child_state(const struct ike_child_sa *c, enum xfrm_dir
     struct xfrmnl_sel *sel = gre_selector(src, dst);
     struct nl_addr *s = nlh_addr(src), *d = nlh_addr(dst);
     struct xfrmnl_ltime_cfg *lt = lifetime(c->lifetime_soft_kb * 1024, c->lifetime_hard_kb * 1024,
-                                           c->lifetime_soft_s, c->lifetime_hard_s);
+                                           c->lifetime_soft_s, c->lifetime_hard_s,
+                                           c->suite.esn ? 0 : SEQ_SOFT_LIMIT);
     bool ok = sa && sel && s && d && lt;
     if (ok) {
         xfrmnl_sa_set_family(sa, dst->ss_family);
