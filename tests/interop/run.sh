@@ -10,11 +10,10 @@
 # --passive); SUITE a proposal set of lib-interop.sh. The default run:
 # strongswan with default, default-x25519 (charon preferring Curve25519)
 # and cbc (AES-CBC-256/HMAC-SHA2-256/MODP-2048), libreswan with default
-# (IKEv2), both peers with v1-main and v1-aggr-nopfs (IKEv1), both
-# directions each.
-# --ikev1 runs all the IKEv1 cases instead: both peers, both directions,
-# v1-main, v1-main-nopfs, v1-aggr, v1-aggr-nopfs (the peer's ikev1 profile;
-# Main or Aggressive Mode, PFS on or off). --all runs both lists.
+# (IKEv2), and every IKEv1 case: both peers with v1-main, v1-main-nopfs,
+# v1-aggr, v1-aggr-nopfs (the peer's ikev1 profile; Main or Aggressive
+# Mode, PFS on or off); both directions each.
+# --ikev1 runs only the IKEv1 cases. --all runs both lists.
 # CASE selects cases by name (DIRECTION/SUITE alone means strongswan), any
 # known one, e.g. libreswan/tunneld-peer/v1-main or tunneld-peer/cbc.
 # Plus negative self-checks (--no-break skips them; with CASEs, only
@@ -80,20 +79,15 @@ for c in default cbc default-x25519; do
     default_cases+=("strongswan/tunneld-peer/$c" "strongswan/peer-tunneld/$c")
 done
 default_cases+=(libreswan/tunneld-peer/default libreswan/peer-tunneld/default)
-# IKEv1 (ikecore's IKEv1 passes all of --ikev1): in the default run, Main
-# Mode with PFS and Aggressive Mode without, both peers, both directions;
-# the other two suites in --ikev1 only, to keep the default run short.
-for p in strongswan libreswan; do
-    for c in v1-main v1-aggr-nopfs; do
-        default_cases+=("$p/tunneld-peer/$c" "$p/peer-tunneld/$c")
-    done
-done
+# IKEv1: every cell in the default run too (Main and Aggressive Mode, PFS
+# on and off, both peers, both directions); --ikev1 runs only these.
 ikev1_cases=()
 for p in strongswan libreswan; do
     for c in v1-main v1-main-nopfs v1-aggr v1-aggr-nopfs; do
         ikev1_cases+=("$p/tunneld-peer/$c" "$p/peer-tunneld/$c")
     done
 done
+default_cases+=("${ikev1_cases[@]}")
 # Known (selectable by name): every peer, direction and suite.
 known=()
 for p in strongswan libreswan; do
