@@ -247,8 +247,10 @@ capture_show() {
 # sa_packets NS SRC DST SPI: the kernel's packet counter of one ESP SA
 # ("lifetime current: N(bytes), M(packets)" in `ip -s xfrm state`).
 sa_packets() {
+    # The counter under "lifetime current:", not a "limit: soft N(packets)"
+    # above it (tunneld sets a soft packet limit before the sequence wraps).
     ip -n "$1" -s xfrm state get src "$2" dst "$3" proto esp spi "$4" 2>/dev/null |
-        sed -n 's/^.* \([0-9]*\)(packets).*$/\1/p' | head -n 1
+        sed -n '/lifetime current:/{n;s/^.* \([0-9]*\)(packets).*$/\1/p;}' | head -n 1
 }
 
 # xfrm_states NS: one line "SRC DST SPI REQID" per ESP state (nothing when
