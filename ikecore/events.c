@@ -118,6 +118,7 @@ const char *ike_event_str(enum ike_event_type t)
         [IKE_EV_IKE_UP] = "ike-up",     [IKE_EV_IKE_DOWN] = "ike-down",
         [IKE_EV_CHILD_UP] = "child-up", [IKE_EV_CHILD_REKEYED] = "child-rekeyed",
         [IKE_EV_CHILD_DOWN] = "child-down", [IKE_EV_ERROR] = "error",
+        [IKE_EV_PEER_MOVED] = "peer-moved", [IKE_EV_CHILD_SWITCH] = "child-switch",
     };
     return (unsigned)t < sizeof(names) / sizeof(names[0]) && names[t] ? names[t] : "unknown";
 }

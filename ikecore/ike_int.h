@@ -38,6 +38,7 @@ struct ike_child {
     bool up;
     uint32_t spi_in, spi_out;
     struct ike_suite suite;
+    bool ours;                      /* IKEv1: made by a Quick Mode we initiated */
 };
 
 struct ike_sa {
@@ -95,6 +96,7 @@ struct ike_sa {
     ike_time_t retry_at;
     ike_time_t ike_rekey_at, ike_hard_at, up_at;
     ike_time_t created, last_rx, expire_at, dpd_at, child_soft_at, child_hard_at;
+    ike_time_t keepalive_at;        /* next NAT keepalive; 0: none due */
     struct ikev1_sa *v1;            /* IKEv1 (ISAKMP SA) state; NULL for IKEv2 */
     struct ike_sa *next;
 };
@@ -130,6 +132,9 @@ int ike_emit(struct ike_ctx *ctx, const struct ike_event *ev, const uint8_t *dat
 void ike_emit_error(struct ike_ctx *ctx, struct ike_peer *p, enum ike_reason r, const char *detail);
 int ike_rand(struct ike_ctx *ctx, void *buf, size_t len);
 
+/* lifetime.c: hard minus 10-15 % (jitter from ike_rand); 0 stays 0 */
+uint64_t ike_soft_life(struct ike_ctx *ctx, uint64_t hard);
+
 /* sa.c */
 struct ike_sa *ike_sa_new(struct ike_ctx *ctx, struct ike_peer *p, bool initiator);
 void ike_sa_destroy(struct ike_ctx *ctx, struct ike_sa *sa, enum ike_reason why, bool event);
@@ -150,6 +155,20 @@ void ike_child_down(struct ike_ctx *ctx, struct ike_sa *sa, enum ike_reason why)
 void ike_child_report_down(struct ike_ctx *ctx, struct ike_sa *sa, struct ike_child *c,
                            enum ike_reason why);
 bool ike_sa_child_busy(const struct ike_sa *sa);
+void ike_child_switch(struct ike_ctx *ctx, struct ike_sa *sa, struct ike_child *c);
+
+/* natt.c: NAT traversal of both versions */
+uint16_t ike_addr_port(const struct sockaddr_storage *a);
+bool ike_addr_same_host(const struct sockaddr_storage *a, const struct sockaddr_storage *b);
+struct ike_peer *ike_peer_by_addr(struct ike_ctx *ctx, const struct sockaddr_storage *src,
+                                  uint8_t version);
+bool ike_sa_nat(const struct ike_sa *sa);
+void ike_sa_float(struct ike_sa *sa);    /* to IKE_NATT_PORT, both ends */
+void ike_sa_follow(struct ike_ctx *ctx, struct ike_sa *sa, const struct sockaddr_storage *src,
+                   const struct sockaddr_storage *dst);
+void ike_child_addrs(const struct ike_sa *sa, struct ike_child_sa *c);
+void ike_sa_keepalive(struct ike_ctx *ctx, struct ike_sa *sa, ike_time_t now);
+ike_time_t ike_sa_keepalive_deadline(const struct ike_sa *sa);
 
 /* proposal.c */
 unsigned ike_props_from_suites(const struct ike_suite *s, unsigned n, uint8_t proto,
@@ -210,9 +229,10 @@ int ikev2_init_respond(struct ike_ctx *ctx, ike_time_t now, const uint8_t *pkt, 
 int ikev2_init_response(struct ike_ctx *ctx, struct ike_sa *sa, ike_time_t now,
                         const uint8_t *pkt, size_t len, const struct ikev2_msg *m);
 /* ikev2_child.c */
-void ikev2_ts_for(const struct sockaddr_storage *a, struct ikev2_ts *ts);
-bool ikev2_ts_acceptable(const struct ikev2_ts_pld *offer, const struct ikev2_ts *ours);
-bool ikev2_ts_exact(const struct ikev2_ts_pld *answer, const struct ikev2_ts *ours);
+void ikev2_ts_ours(const struct ike_sa *sa, const struct ikev2_msg *req, struct ikev2_ts *ts_i,
+                   struct ikev2_ts *ts_r);
+bool ikev2_ts_offer_ok(const struct ike_sa *sa, const struct ikev2_msg *m);
+bool ikev2_ts_answer_ok(const struct ike_sa *sa, const struct ikev2_msg *m);
 int ikev2_new_child_spi(struct ike_ctx *ctx, uint32_t *spi);
 /* What KEYMAT (§2.17) is made of, and which event carries the result. */
 struct ikev2_kmat {

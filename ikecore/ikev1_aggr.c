@@ -7,7 +7,9 @@
  *   I -> R  HDR*, HASH_I
  * One KE, so every transform offered has the first suite's group. The
  * responder retransmits message 2 until message 3 comes; message 3 may
- * arrive encrypted or not (both exist in the field).
+ * arrive encrypted or not (both exist in the field). NAT traversal
+ * (RFC 3947): the NAT-T VID in messages 1 and 2, NAT-D in 2 and 3, and
+ * message 3 from port 4500 to 4500 once a NAT is found.
  */
 #include "ikev1_int.h"
 
@@ -27,6 +29,7 @@ int ikev1_aggr_start(struct ike_ctx *ctx, struct ike_sa *sa, ike_time_t now)
     ikev1_put_ke_nonce(sa, &e);
     ikev1_put_own_id(&e, sa);
     ikev1_put_vid(&e, ikev1_dpd_vid, IKEV1_DPD_VID_LEN);
+    ikev1_put_vid(&e, ikev1_natt_vid, IKEV1_NATT_VID_LEN);
     if (rc == IKE_OK)
         rc = ikev1_send(ctx, sa, now, IKEV1_EXCH_AGGRESSIVE, 0, &e, NULL, &sa->v1->x, true);
     return rc;
@@ -59,7 +62,7 @@ int ikev1_aggr_respond1(struct ike_ctx *ctx, ike_time_t now, const uint8_t *pkt,
                         const struct ikev1_msg *m, const struct sockaddr_storage *src,
                         const struct sockaddr_storage *dst)
 {
-    struct ike_peer *p = ikev1_peer_by_addr(ctx, src);
+    struct ike_peer *p = ike_peer_by_addr(ctx, src, 1);
     struct ike_suite suite;
     struct ikev1_prop chosen;
     uint32_t life;
@@ -97,14 +100,33 @@ int ikev1_aggr_respond1(struct ike_ctx *ctx, ike_time_t now, const uint8_t *pkt,
     ikev1_put_ke_nonce(sa, &e);
     int rc = ikev1_put_id_hash(ctx, sa, &e);
     ikev1_put_vid(&e, ikev1_dpd_vid, IKEV1_DPD_VID_LEN);
+    if (sa->v1->natt)
+        ikev1_put_vid(&e, ikev1_natt_vid, IKEV1_NATT_VID_LEN);
+    if (rc == IKE_OK)
+        rc = ikev1_natd_add(ctx, sa, &e);
     if (rc == IKE_OK)
         rc = ikev1_send(ctx, sa, now, IKEV1_EXCH_AGGRESSIVE, 0, &e, NULL, &sa->v1->x, true);
     return rc;
 }
 
-/* Initiator: message 2 -> 3, established. */
+/* HASH_I over IDii_b, as we sent it in message 1. */
+static int own_hash_i(struct ike_ctx *ctx, struct ike_sa *sa, uint8_t *h)
+{
+    struct ikev1_id id;
+    struct ikev1_enc ide;
+    uint8_t idbuf[IKE_MAX_ID + 8];
+    ikev1_enc_init(&ide, idbuf, sizeof(idbuf), false);
+    ikev1_put_own_id(&ide, sa);
+    if (ide.w.err || ikev1_pld_id(idbuf, IKEV1_GEN_LEN, ide.w.len - IKEV1_GEN_LEN, &id) ||
+        ikev1_hash_ir(ctx, sa, true, id.body, id.body_len, h) != IKE_OK)
+        return IKE_ERR_CRYPTO;
+    return IKE_OK;
+}
+
+/* Initiator: message 2 -> 3 (from port 4500 behind a NAT, RFC 3947 §4), established. */
 static int got_msg2(struct ike_ctx *ctx, struct ike_sa *sa, ike_time_t now, const uint8_t *pkt,
-                    size_t len, const struct ikev1_msg *m)
+                    size_t len, const struct ikev1_msg *m, const struct sockaddr_storage *src,
+                    const struct sockaddr_storage *dst)
 {
     const char *why = NULL;
     uint8_t h[IKE_MAX_PRF_LEN];
@@ -120,33 +142,40 @@ static int got_msg2(struct ike_ctx *ctx, struct ike_sa *sa, ike_time_t now, cons
     }
     sa->spi_r = m->hdr.cky_r;
     sa->v1->peer_dpd = m->dpd_vid;
+    sa->v1->natt = m->natt_vid;
     if (!ikev1_take_ke(sa, m) || ikev1_phase1_keys(ctx, sa) != IKE_OK)
         return ikev1_auth_refused(ctx, sa, IKEV1_N_INVALID_KEY_INFORMATION,
                                   "the peer's KE is not a valid public value");
     uint16_t n = ikev1_check_auth(ctx, sa, m, IKEV1_P_OK, &why);
     if (n)
         return ikev1_auth_refused(ctx, sa, n, why);
+    int rc = ikev1_natd_take(ctx, sa, m, src, dst);
+    if (rc != IKE_OK)
+        return rc;
+    if (ike_sa_nat(sa) && ike_addr_port(&sa->local) != IKE_NATT_PORT)
+        ike_sa_float(sa);           /* one started on 4500 (a rekey) keeps the NAT's port */
     ikev1_rx_seen(ctx, &sa->v1->x, pkt, len);
-    struct ikev1_id id;
-    struct ikev1_enc e, ide;
-    uint8_t idbuf[IKE_MAX_ID + 8];
-    ikev1_enc_init(&ide, idbuf, sizeof(idbuf), false);
-    ikev1_put_own_id(&ide, sa);
-    if (ide.w.err || ikev1_pld_id(idbuf, IKEV1_GEN_LEN, ide.w.len - IKEV1_GEN_LEN, &id) ||
-        ikev1_hash_ir(ctx, sa, true, id.body, id.body_len, h) != IKE_OK)
+    struct ikev1_enc e;
+    if (own_hash_i(ctx, sa, h) != IKE_OK)
         return IKE_ERR_CRYPTO;
     ikev1_enc_init(&e, ctx->inner, sizeof(ctx->inner), false);
     ikev1_put_hash(&e, h, ikev1_hash_len(sa));
-    int rc = ikev1_send(ctx, sa, now, IKEV1_EXCH_AGGRESSIVE, 0, &e, sa->v1->iv, &sa->v1->x,
+    rc = ikev1_natd_add(ctx, sa, &e);
+    if (rc == IKE_OK)
+        rc = ikev1_send(ctx, sa, now, IKEV1_EXCH_AGGRESSIVE, 0, &e, sa->v1->iv, &sa->v1->x,
                         false);
     if (rc == IKE_OK)
         ikev1_phase1_done(ctx, sa, now);
     return rc;
 }
 
-/* Responder: message 3, established. HASH_I covers IDii_b of message 1 (kept then). */
+/*
+ * Responder: message 3, established; from then on to where it came from.
+ * HASH_I covers IDii_b of message 1 (kept then).
+ */
 static int got_msg3(struct ike_ctx *ctx, struct ike_sa *sa, ike_time_t now, const uint8_t *pkt,
-                    size_t len, struct ikev1_msg *m)
+                    size_t len, struct ikev1_msg *m, const struct sockaddr_storage *src,
+                    const struct sockaddr_storage *dst)
 {
     uint8_t next_iv[IKEV1_MAX_IV], h[IKE_MAX_PRF_LEN];
     bool enc = m->hdr.flags & IKEV1_FLAG_ENC;
@@ -170,6 +199,10 @@ static int got_msg3(struct ike_ctx *ctx, struct ike_sa *sa, ike_time_t now, cons
         return ikev1_auth_refused(ctx, sa, IKEV1_N_AUTHENTICATION_FAILED,
                                   "the peer's HASH does not verify: wrong pre-shared key");
     }
+    int rc = ikev1_natd_take(ctx, sa, m, src, dst);
+    if (rc != IKE_OK)
+        return rc;
+    ike_sa_follow(ctx, sa, src, dst);
     if (enc)
         memcpy(v->iv, next_iv, v->blk);
     ikev1_rx_seen(ctx, &v->x, pkt, len);
@@ -179,11 +212,12 @@ static int got_msg3(struct ike_ctx *ctx, struct ike_sa *sa, ike_time_t now, cons
 }
 
 int ikev1_aggr_input(struct ike_ctx *ctx, struct ike_sa *sa, ike_time_t now, const uint8_t *pkt,
-                     size_t len, struct ikev1_msg *m)
+                     size_t len, struct ikev1_msg *m, const struct sockaddr_storage *src,
+                     const struct sockaddr_storage *dst)
 {
     switch (sa->v1->st) {
-    case V1_AM_I1: return got_msg2(ctx, sa, now, pkt, len, m);
-    case V1_AM_R2: return got_msg3(ctx, sa, now, pkt, len, m);
+    case V1_AM_I1: return got_msg2(ctx, sa, now, pkt, len, m, src, dst);
+    case V1_AM_R2: return got_msg3(ctx, sa, now, pkt, len, m, src, dst);
     default:
         ctx->stats.drop_bad_exchange++;
         return IKE_ERR_DROPPED;

@@ -169,3 +169,20 @@ void ikev1_put_vid(struct ikev1_enc *e, const uint8_t *d, size_t n)
 {
     put_data(e, IKEV1_PLD_VID, d, n);
 }
+
+/* RFC 3947 §3.2 */
+void ikev1_put_natd(struct ikev1_enc *e, const uint8_t *d, size_t n)
+{
+    put_data(e, IKEV1_PLD_NATD, d, n);
+}
+
+/* RFC 3947 §5.2 */
+void ikev1_put_natoa(struct ikev1_enc *e, uint8_t type, const uint8_t *addr, size_t n)
+{
+    size_t start = ikev1_pld_begin(e, IKEV1_PLD_NATOA);
+    wire_put_u8(&e->w, type);
+    wire_put_u8(&e->w, 0);
+    wire_put_u16(&e->w, 0);
+    wire_put_bytes(&e->w, addr, n);
+    ikev1_pld_end(e, start);
+}

@@ -39,7 +39,9 @@ bool ikev1_remote_id_ok(const struct ike_sa *sa, const struct ikev1_id *got)
         want = sa->peer->cfg.remote_id;
     else
         addr_id(&sa->remote, &want);
-    bool port_ok = (got->proto == 0 && got->port == 0) || (got->proto == 17 && got->port == 500);
+    /* RFC 2407 §4.6.2: 0/0 or UDP/500; some send UDP/4500 once on NAT-T's port (RFC 3947 §4). */
+    bool port_ok = (got->proto == 0 && got->port == 0) ||
+                   (got->proto == 17 && (got->port == 500 || got->port == 4500));
     return port_ok && got->type == want.type && got->len == want.len &&
            memcmp(got->data, want.data, want.len) == 0;
 }

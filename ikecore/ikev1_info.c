@@ -93,12 +93,36 @@ static void dpd(struct ike_ctx *ctx, struct ike_sa *sa, ike_time_t now,
         return;
     uint32_t seq = wire_get32(n->data);
     if (n->type == IKEV1_N_R_U_THERE) {
-        v->dpd_peer_seq = seq;
+        if (seq > v->dpd_peer_seq)      /* a replayed older one does not set it back */
+            v->dpd_peer_seq = seq;
         ikev1_info_send(ctx, sa, now, IKEV1_N_R_U_THERE_ACK, spi, IKEV1_PROTO_ISAKMP, n->data, 4);
     } else if (v->dpd_out && seq == v->dpd_seq) {
         v->dpd_out = false;
         v->dpd_tries = 0;
     }
+}
+
+/*
+ * An authenticated Informational may still be a captured one sent again:
+ * it has no message ID window. Its DPD sequence number tells (RFC 3706 §7):
+ * an R-U-THERE must be newer than the last, an ACK answer ours. Only a
+ * fresh one moves the SA to where it came from (RFC 3947 §4).
+ */
+static bool stale_dpd(const struct ike_sa *sa, const struct ikev1_msg *m)
+{
+    const struct ikev1_sa *v = sa->v1;
+    for (unsigned i = 0; i < m->n_notify; i++) {
+        const struct ikev1_notify *n = &m->notify[i];
+        if (n->type != IKEV1_N_R_U_THERE && n->type != IKEV1_N_R_U_THERE_ACK)
+            continue;
+        if (n->len != 4)
+            return true;
+        uint32_t seq = wire_get32(n->data);
+        if (n->type == IKEV1_N_R_U_THERE ? v->dpd_peer_seq && seq <= v->dpd_peer_seq
+                                         : !v->dpd_out || seq != v->dpd_seq)
+            return true;
+    }
+    return false;
 }
 
 /* A refused Quick Mode of ours ends; the ISAKMP SA stays. */
@@ -124,9 +148,21 @@ static bool deletes(struct ike_ctx *ctx, struct ike_sa *sa, const struct ikev1_m
         }
         for (unsigned k = 0; d->proto == IKEV1_PROTO_ESP && d->spi_size == 4 && k < d->n; k++) {
             uint32_t s = wire_get32(d->spi + 4 * k);
-            if (sa->old_child.up && (s == sa->old_child.spi_out || s == sa->old_child.spi_in))
-                memset(&sa->old_child, 0, sizeof(sa->old_child));   /* announced as rekeyed */
-            else if (sa->child.up && (s == sa->child.spi_out || s == sa->child.spi_in))
+            if (sa->old_child.up && (s == sa->old_child.spi_out || s == sa->old_child.spi_in)) {
+                /*
+                 * The rekey's initiator has the new SA in: send on it now. Not
+                 * when the new SA is of our Quick Mode (two crossed,
+                 * ikev1_collision.c): the peer may not have our message 3 yet.
+                 */
+                if (sa->child.ours)
+                    memset(&sa->old_child, 0, sizeof(sa->old_child));
+                else
+                    ike_child_switch(ctx, sa, &sa->old_child);
+            } else if (sa->dup_child.up &&
+                       (s == sa->dup_child.spi_out || s == sa->dup_child.spi_in)) {
+                /* the redundant one of crossed Quick Modes: the peer has the survivor */
+                ike_child_report_down(ctx, sa, &sa->dup_child, IKE_R_REPLACED);
+            } else if (sa->child.up && (s == sa->child.spi_out || s == sa->child.spi_in))
                 ike_child_down(ctx, sa, IKE_R_DELETED_BY_PEER);
         }
     }
@@ -148,7 +184,8 @@ static int plain(struct ike_ctx *ctx, struct ike_sa *sa, const struct ikev1_msg 
 }
 
 int ikev1_info_input(struct ike_ctx *ctx, struct ike_sa *sa, ike_time_t now, const uint8_t *pkt,
-                     size_t len, struct ikev1_msg *m)
+                     size_t len, struct ikev1_msg *m, const struct sockaddr_storage *src,
+                     const struct sockaddr_storage *dst)
 {
     uint8_t iv[IKEV1_MAX_IV], next_iv[IKEV1_MAX_IV], h[IKE_MAX_PRF_LEN];
     if (!(m->hdr.flags & IKEV1_FLAG_ENC))
@@ -174,6 +211,8 @@ int ikev1_info_input(struct ike_ctx *ctx, struct ike_sa *sa, ike_time_t now, con
         return IKE_ERR_DROPPED;
     }
     sa->last_rx = now;
+    if (!stale_dpd(sa, m))
+        ike_sa_follow(ctx, sa, src, dst);
     for (unsigned i = 0; i < m->n_notify; i++) {
         const struct ikev1_notify *n = &m->notify[i];
         if (n->type == IKEV1_N_R_U_THERE || n->type == IKEV1_N_R_U_THERE_ACK)

@@ -11,28 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-static bool same_ip(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
-{
-    if (a->ss_family != b->ss_family)
-        return false;
-    if (a->ss_family == AF_INET)
-        return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
-               ((const struct sockaddr_in *)b)->sin_addr.s_addr;
-    return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
-                  &((const struct sockaddr_in6 *)b)->sin6_addr, 16) == 0;
-}
-
-struct ike_peer *ikev1_peer_by_addr(struct ike_ctx *ctx, const struct sockaddr_storage *src)
-{
-    for (struct ike_peer *p = ctx->peers; p; p = p->next)
-        if (p->cfg.version == 1 && same_ip(&p->cfg.remote, src))
-            return p;
-    return NULL;
-}
-
 /*
- * By cookies. Before message 2 the initiator knows no CKY-R (and a refusal
- * may carry none); a retransmitted first message carries none either.
+ * By cookies, not addresses: behind a NAT the peer's port changes (RFC 3947
+ * §4), and its address may. Before message 2 the initiator knows no CKY-R
+ * (and a refusal may carry none); a retransmitted first message carries
+ * none either.
  */
 static struct ike_sa *find(struct ike_ctx *ctx, const struct ikev1_hdr *h)
 {
@@ -122,12 +105,12 @@ int ikev1_input(struct ike_ctx *ctx, ike_time_t now, const uint8_t *pkt, size_t 
             ctx->stats.drop_bad_exchange++;
             return IKE_ERR_DROPPED;
         }
-        return sa->v1->aggressive ? ikev1_aggr_input(ctx, sa, now, pkt, len, m)
-                                  : ikev1_main_input(ctx, sa, now, pkt, len, m);
+        return sa->v1->aggressive ? ikev1_aggr_input(ctx, sa, now, pkt, len, m, src, dst)
+                                  : ikev1_main_input(ctx, sa, now, pkt, len, m, src, dst);
     case IKEV1_EXCH_QUICK:
-        return ikev1_quick_input(ctx, sa, now, pkt, len, m);
+        return ikev1_quick_input(ctx, sa, now, pkt, len, m, src, dst);
     default:
-        return ikev1_info_input(ctx, sa, now, pkt, len, m);
+        return ikev1_info_input(ctx, sa, now, pkt, len, m, src, dst);
     }
 }
 

@@ -13,6 +13,12 @@
 #define IKEV1_NONCE_LEN 32
 #define IKEV1_HALF_OPEN_MS 30000
 #define IKEV1_QM_LINGER_MS 30000    /* a finished Quick Mode answers duplicates this long */
+/*
+ * A rekey's initiator deletes the old IPsec SA this long after message 3, and
+ * only then sends on the new one: a responder such as charon drops the old
+ * pair on that DELETE, and installs the new one when message 3 arrives.
+ */
+#define IKEV1_DEL_OLD_MS 1000
 
 enum v1_state {
     V1_MM_I1, V1_MM_I3, V1_MM_I5,   /* initiator: message n sent */
@@ -48,6 +54,9 @@ struct v1_qm {
     bool life_notify;               /* responder: ours is shorter (RESPONDER-LIFETIME) */
     struct v1_xmit x;
     ike_time_t expire_at;
+    bool crossed;                   /* in flight with one of the other side's (ikev1_collision.c) */
+    bool installed;                 /* responder: announced with message 2 (a rekey) */
+    struct ike_child old;           /* then: the IPsec SA both replace */
 };
 
 #define V1_MAX_QM 4
@@ -66,10 +75,13 @@ struct ikev1_sa {
     struct v1_xmit x;               /* phase 1 */
     struct v1_qm qm[V1_MAX_QM];
     bool peer_dpd;                  /* the peer sent the DPD vendor ID */
+    bool natt;                      /* both sent the RFC 3947 vendor ID: NAT-D follows (§3.1) */
     uint32_t dpd_seq, dpd_peer_seq;
     bool dpd_out;
     unsigned dpd_tries;
     ike_time_t dpd_deadline;
+    uint32_t del_old_spi;           /* our rekey's old IPsec SA (spi_in), DELETE due at del_old_at */
+    ike_time_t del_old_at;
     bool initial_contact;           /* the peer's phase 1 carried INITIAL-CONTACT */
     uint8_t peer_id_b[IKE_MAX_ID + 4]; /* Aggressive Mode responder: IDii_b for HASH_I */
     size_t peer_id_b_len;
@@ -89,7 +101,6 @@ static inline void wire_put_be64_at(uint8_t *b, uint64_t v)
 }
 
 /* ikev1_input.c: finding SAs, duplicates, dispatch; ikev1_sa.c: timers, commands */
-struct ike_peer *ikev1_peer_by_addr(struct ike_ctx *ctx, const struct sockaddr_storage *src);
 struct ike_sa *ikev1_sa_new(struct ike_ctx *ctx, struct ike_peer *p, bool initiator,
                             ike_time_t now);
 void ikev1_xmit_clear(struct v1_xmit *x);
@@ -129,10 +140,22 @@ int ikev1_p1_select(const struct ike_peer *p, const struct ikev1_sa_pld *sa, boo
                     struct ike_suite *suite, uint32_t *life_s, struct ikev1_prop *chosen);
 int ikev1_p1_check(const struct ike_peer *p, const struct ikev1_sa_pld *sa,
                    struct ike_suite *suite, uint32_t *life_s);
-void ikev1_p2_props(const struct ike_peer *p, uint32_t spi, struct ikev1_prop *out);
-int ikev1_p2_select(const struct ike_peer *p, const struct ikev1_sa_pld *sa,
+/* encap: the Encapsulation Mode offered / required (ikev1_encap_mode) */
+void ikev1_p2_props(const struct ike_peer *p, uint32_t spi, uint16_t encap,
+                    struct ikev1_prop *out);
+int ikev1_p2_select(const struct ike_peer *p, const struct ikev1_sa_pld *sa, uint16_t encap,
                     struct v1_qm *q, struct ikev1_prop *chosen);
-int ikev1_p2_check(const struct ike_peer *p, const struct ikev1_sa_pld *sa, struct v1_qm *q);
+int ikev1_p2_check(const struct ike_peer *p, const struct ikev1_sa_pld *sa, uint16_t encap,
+                   struct v1_qm *q);
+
+/* ikev1_natt.c: NAT-D (RFC 3947 §3.2), the encapsulation mode (§5.1), NAT-OA (§5.2) */
+int ikev1_natd_add(struct ike_ctx *ctx, struct ike_sa *sa, struct ikev1_enc *e);
+int ikev1_natd_take(struct ike_ctx *ctx, struct ike_sa *sa, const struct ikev1_msg *m,
+                    const struct sockaddr_storage *src, const struct sockaddr_storage *dst);
+bool ikev1_udp_encap(const struct ike_sa *sa);
+uint16_t ikev1_encap_mode(const struct ike_sa *sa);
+void ikev1_natoa_add(struct ikev1_enc *e, const struct ike_sa *sa, bool qm_initiator);
+bool ikev1_id_is_natoa(const struct ikev1_id *id, const struct ikev1_natoa *oa);
 
 /* ikev1_id.c: identities */
 void ikev1_local_id(const struct ike_sa *sa, struct ike_id *id);
@@ -141,13 +164,17 @@ void ikev1_put_own_id(struct ikev1_enc *e, const struct ike_sa *sa);
 void ikev1_put_addr_id(struct ikev1_enc *e, const struct sockaddr_storage *a);
 bool ikev1_addr_id_ok(const struct ikev1_id *id, const struct sockaddr_storage *a);
 
-/* exchanges */
+/*
+ * exchanges; src/dst: the datagram's addresses, for NAT-D and for following
+ * the peer once a message is authenticated (RFC 3947 §4)
+ */
 int ikev1_main_start(struct ike_ctx *ctx, struct ike_sa *sa, ike_time_t now);
 int ikev1_main_respond1(struct ike_ctx *ctx, ike_time_t now, const uint8_t *pkt, size_t len,
                         const struct ikev1_msg *m, const struct sockaddr_storage *src,
                         const struct sockaddr_storage *dst);
 int ikev1_main_input(struct ike_ctx *ctx, struct ike_sa *sa, ike_time_t now, const uint8_t *pkt,
-                     size_t len, struct ikev1_msg *m);
+                     size_t len, struct ikev1_msg *m, const struct sockaddr_storage *src,
+                     const struct sockaddr_storage *dst);
 /* ikev1_main.c, shared with Aggressive Mode */
 struct ike_sa *ikev1_responder_sa(struct ike_ctx *ctx, struct ike_peer *p, ike_time_t now,
                                   const struct ikev1_msg *m, const struct ike_suite *suite,
@@ -171,15 +198,24 @@ int ikev1_aggr_respond1(struct ike_ctx *ctx, ike_time_t now, const uint8_t *pkt,
                         const struct ikev1_msg *m, const struct sockaddr_storage *src,
                         const struct sockaddr_storage *dst);
 int ikev1_aggr_input(struct ike_ctx *ctx, struct ike_sa *sa, ike_time_t now, const uint8_t *pkt,
-                     size_t len, struct ikev1_msg *m);
+                     size_t len, struct ikev1_msg *m, const struct sockaddr_storage *src,
+                     const struct sockaddr_storage *dst);
 void ikev1_phase1_done(struct ike_ctx *ctx, struct ike_sa *sa, ike_time_t now);
 int ikev1_quick_start(struct ike_ctx *ctx, struct ike_sa *sa, ike_time_t now);
 int ikev1_quick_input(struct ike_ctx *ctx, struct ike_sa *sa, ike_time_t now, const uint8_t *pkt,
-                      size_t len, struct ikev1_msg *m);
+                      size_t len, struct ikev1_msg *m, const struct sockaddr_storage *src,
+                      const struct sockaddr_storage *dst);
 int ikev1_info_input(struct ike_ctx *ctx, struct ike_sa *sa, ike_time_t now, const uint8_t *pkt,
-                     size_t len, struct ikev1_msg *m);
+                     size_t len, struct ikev1_msg *m, const struct sockaddr_storage *src,
+                     const struct sockaddr_storage *dst);
 int ikev1_info_send(struct ike_ctx *ctx, struct ike_sa *sa, ike_time_t now, uint16_t notify,
                     const uint8_t *spi, uint8_t proto, const uint8_t *data, size_t dlen);
 int ikev1_dpd_send(struct ike_ctx *ctx, struct ike_sa *sa, ike_time_t now);
+
+/* ikev1_collision.c: Quick Modes of both sides at once */
+void ikev1_qm_cross_check(struct ike_sa *sa, struct v1_qm *q);
+struct v1_qm *ikev1_qm_cross_first(struct ike_sa *sa, const struct v1_qm *q);
+int ikev1_qm_settle(struct ike_ctx *ctx, struct ike_sa *sa, ike_time_t now, struct v1_qm *q,
+                    struct v1_qm *first, ike_time_t soft_at, ike_time_t hard_at);
 
 #endif

@@ -4,6 +4,9 @@
  *   I -> R  HDR, KE, Ni                 R -> I  HDR, KE, Nr
  *   I -> R  HDR*, IDii, HASH_I          R -> I  HDR*, IDir, HASH_R
  * The initiator retransmits; the responder answers duplicates (ikev1_input.c).
+ * NAT traversal (RFC 3947): the NAT-T VID in the first two messages, NAT-D
+ * in the next two; with a NAT found the initiator sends message 5 from
+ * port 4500 to 4500 and the responder answers where it came from.
  */
 #include "ikev1_int.h"
 
@@ -54,6 +57,7 @@ int ikev1_main_start(struct ike_ctx *ctx, struct ike_sa *sa, ike_time_t now)
     if (rc == IKE_OK)
         rc = ikev1_put_our_sa(sa, &e, false);
     ikev1_put_vid(&e, ikev1_dpd_vid, IKEV1_DPD_VID_LEN);
+    ikev1_put_vid(&e, ikev1_natt_vid, IKEV1_NATT_VID_LEN);
     if (rc == IKE_OK)
         rc = ikev1_send(ctx, sa, now, IKEV1_EXCH_MAIN, 0, &e, NULL, &sa->v1->x, true);
     return rc;
@@ -71,6 +75,7 @@ struct ike_sa *ikev1_responder_sa(struct ike_ctx *ctx, struct ike_peer *p, ike_t
     sa->suite = *suite;
     sa->v1->life_s = life_s;
     sa->v1->peer_dpd = m->dpd_vid;
+    sa->v1->natt = m->natt_vid;     /* ours goes back only then */
     sa->expire_at = now + IKEV1_HALF_OPEN_MS;
     if (ikev1_new_cookie(ctx, &sa->spi_r) != IKE_OK ||
         keep_sai(sa, m->sa.body, m->sa.body_len) != IKE_OK) {
@@ -85,7 +90,7 @@ int ikev1_main_respond1(struct ike_ctx *ctx, ike_time_t now, const uint8_t *pkt,
                         const struct ikev1_msg *m, const struct sockaddr_storage *src,
                         const struct sockaddr_storage *dst)
 {
-    struct ike_peer *p = ikev1_peer_by_addr(ctx, src);
+    struct ike_peer *p = ike_peer_by_addr(ctx, src, 1);
     struct ike_suite suite;
     struct ikev1_prop chosen;
     uint32_t life;
@@ -115,6 +120,8 @@ int ikev1_main_respond1(struct ike_ctx *ctx, ike_time_t now, const uint8_t *pkt,
     ikev1_enc_init(&e, ctx->inner, sizeof(ctx->inner), false);
     ikev1_put_sa(&e, &chosen, 1);
     ikev1_put_vid(&e, ikev1_dpd_vid, IKEV1_DPD_VID_LEN);
+    if (sa->v1->natt)
+        ikev1_put_vid(&e, ikev1_natt_vid, IKEV1_NATT_VID_LEN);
     return ikev1_send(ctx, sa, now, IKEV1_EXCH_MAIN, 0, &e, NULL, &sa->v1->x, false);
 }
 
@@ -172,18 +179,23 @@ static int got_msg2(struct ike_ctx *ctx, struct ike_sa *sa, ike_time_t now, cons
     }
     sa->spi_r = m->hdr.cky_r;
     sa->v1->peer_dpd = m->dpd_vid;
+    sa->v1->natt = m->natt_vid;
     if (ikev1_make_ke(ctx, sa) != IKE_OK)
         return IKE_ERR_CRYPTO;
     ikev1_rx_seen(ctx, &sa->v1->x, pkt, len);
     sa->v1->st = V1_MM_I3;
     ikev1_enc_init(&e, ctx->inner, sizeof(ctx->inner), false);
     ikev1_put_ke_nonce(sa, &e);
-    return ikev1_send(ctx, sa, now, IKEV1_EXCH_MAIN, 0, &e, NULL, &sa->v1->x, true);
+    int rc = ikev1_natd_add(ctx, sa, &e);
+    if (rc == IKE_OK)
+        rc = ikev1_send(ctx, sa, now, IKEV1_EXCH_MAIN, 0, &e, NULL, &sa->v1->x, true);
+    return rc;
 }
 
 /* Responder, message 3 -> 4. */
 static int got_msg3(struct ike_ctx *ctx, struct ike_sa *sa, ike_time_t now, const uint8_t *pkt,
-                    size_t len, const struct ikev1_msg *m)
+                    size_t len, const struct ikev1_msg *m, const struct sockaddr_storage *src,
+                    const struct sockaddr_storage *dst)
 {
     struct ikev1_enc e;
     if (m->hdr.flags & IKEV1_FLAG_ENC) {
@@ -196,6 +208,9 @@ static int got_msg3(struct ike_ctx *ctx, struct ike_sa *sa, ike_time_t now, cons
         ikev1_fail(ctx, sa, IKE_R_INVALID_KE_PAYLOAD, "the peer's KE does not fit the group");
         return IKE_ERR_DROPPED;
     }
+    int rc = ikev1_natd_take(ctx, sa, m, src, dst);
+    if (rc != IKE_OK)
+        return rc;
     if (ikev1_make_ke(ctx, sa) != IKE_OK || ikev1_phase1_keys(ctx, sa) != IKE_OK) {
         ikev1_fail(ctx, sa, IKE_R_INTERNAL, "phase 1 key derivation failed");
         return IKE_ERR_CRYPTO;
@@ -204,7 +219,10 @@ static int got_msg3(struct ike_ctx *ctx, struct ike_sa *sa, ike_time_t now, cons
     sa->v1->st = V1_MM_R4;
     ikev1_enc_init(&e, ctx->inner, sizeof(ctx->inner), false);
     ikev1_put_ke_nonce(sa, &e);
-    return ikev1_send(ctx, sa, now, IKEV1_EXCH_MAIN, 0, &e, NULL, &sa->v1->x, false);
+    rc = ikev1_natd_add(ctx, sa, &e);
+    if (rc == IKE_OK)
+        rc = ikev1_send(ctx, sa, now, IKEV1_EXCH_MAIN, 0, &e, NULL, &sa->v1->x, false);
+    return rc;
 }
 
 /* ID then HASH_I / HASH_R over that ID's body (§5), appended to e. */
@@ -222,9 +240,13 @@ int ikev1_put_id_hash(struct ike_ctx *ctx, struct ike_sa *sa, struct ikev1_enc *
     return rc;
 }
 
-/* Initiator, message 4 -> 5 (INITIAL-CONTACT when we have nothing else with the peer). */
+/*
+ * Initiator, message 4 -> 5 (INITIAL-CONTACT when we have nothing else with
+ * the peer), from port 4500 once a NAT is found (RFC 3947 §4).
+ */
 static int got_msg4(struct ike_ctx *ctx, struct ike_sa *sa, ike_time_t now, const uint8_t *pkt,
-                    size_t len, const struct ikev1_msg *m)
+                    size_t len, const struct ikev1_msg *m, const struct sockaddr_storage *src,
+                    const struct sockaddr_storage *dst)
 {
     struct ikev1_enc e;
     if ((m->hdr.flags & IKEV1_FLAG_ENC) || !ikev1_take_ke(sa, m)) {
@@ -235,10 +257,15 @@ static int got_msg4(struct ike_ctx *ctx, struct ike_sa *sa, ike_time_t now, cons
         ikev1_fail(ctx, sa, IKE_R_INVALID_KE_PAYLOAD, "the peer's KE is not a valid public value");
         return IKE_ERR_CRYPTO;
     }
+    int rc = ikev1_natd_take(ctx, sa, m, src, dst);
+    if (rc != IKE_OK)
+        return rc;
+    if (ike_sa_nat(sa) && ike_addr_port(&sa->local) != IKE_NATT_PORT)
+        ike_sa_float(sa);           /* one started on 4500 (a rekey) keeps the NAT's port */
     ikev1_rx_seen(ctx, &sa->v1->x, pkt, len);
     sa->v1->st = V1_MM_I5;
     ikev1_enc_init(&e, ctx->inner, sizeof(ctx->inner), false);
-    int rc = ikev1_put_id_hash(ctx, sa, &e);
+    rc = ikev1_put_id_hash(ctx, sa, &e);
     bool alone = true;
     for (struct ike_sa *o = ctx->sas; o; o = o->next)
         alone &= o == sa || o->peer != sa->peer || o->state != SA_ESTABLISHED;
@@ -307,9 +334,10 @@ int ikev1_auth_refused(struct ike_ctx *ctx, struct ike_sa *sa, uint16_t n, const
     return IKE_ERR_DROPPED;
 }
 
-/* Responder, message 5 -> 6: established. */
+/* Responder, message 5 -> 6 (to where 5 came from): established. */
 static int got_msg5(struct ike_ctx *ctx, struct ike_sa *sa, ike_time_t now, const uint8_t *pkt,
-                    size_t len, struct ikev1_msg *m)
+                    size_t len, struct ikev1_msg *m, const struct sockaddr_storage *src,
+                    const struct sockaddr_storage *dst)
 {
     uint8_t next_iv[IKEV1_MAX_IV];
     const char *why = NULL;
@@ -329,6 +357,7 @@ static int got_msg5(struct ike_ctx *ctx, struct ike_sa *sa, ike_time_t now, cons
     uint16_t n = ikev1_check_auth(ctx, sa, m, perr, &why);
     if (n)
         return ikev1_auth_refused(ctx, sa, n, why);
+    ike_sa_follow(ctx, sa, src, dst);
     memcpy(sa->v1->iv, next_iv, sa->v1->blk);
     sa->v1->initial_contact = ikev1_find_notify(m, IKEV1_N_INITIAL_CONTACT) != NULL;
     ikev1_rx_seen(ctx, &sa->v1->x, pkt, len);
@@ -343,7 +372,8 @@ static int got_msg5(struct ike_ctx *ctx, struct ike_sa *sa, ike_time_t now, cons
 
 /* Initiator, message 6: established. */
 static int got_msg6(struct ike_ctx *ctx, struct ike_sa *sa, ike_time_t now, const uint8_t *pkt,
-                    size_t len, struct ikev1_msg *m)
+                    size_t len, struct ikev1_msg *m, const struct sockaddr_storage *src,
+                    const struct sockaddr_storage *dst)
 {
     uint8_t next_iv[IKEV1_MAX_IV];
     const char *why = NULL;
@@ -362,6 +392,7 @@ static int got_msg6(struct ike_ctx *ctx, struct ike_sa *sa, ike_time_t now, cons
     uint16_t n = ikev1_check_auth(ctx, sa, m, perr, &why);
     if (n)
         return ikev1_auth_refused(ctx, sa, n, why);
+    ike_sa_follow(ctx, sa, src, dst);
     memcpy(sa->v1->iv, next_iv, sa->v1->blk);
     ikev1_rx_seen(ctx, &sa->v1->x, pkt, len);
     sa->v1->x.rtx = false;
@@ -371,14 +402,15 @@ static int got_msg6(struct ike_ctx *ctx, struct ike_sa *sa, ike_time_t now, cons
 }
 
 int ikev1_main_input(struct ike_ctx *ctx, struct ike_sa *sa, ike_time_t now, const uint8_t *pkt,
-                     size_t len, struct ikev1_msg *m)
+                     size_t len, struct ikev1_msg *m, const struct sockaddr_storage *src,
+                     const struct sockaddr_storage *dst)
 {
     switch (sa->v1->st) {
     case V1_MM_I1: return got_msg2(ctx, sa, now, pkt, len, m);
-    case V1_MM_R2: return got_msg3(ctx, sa, now, pkt, len, m);
-    case V1_MM_I3: return got_msg4(ctx, sa, now, pkt, len, m);
-    case V1_MM_R4: return got_msg5(ctx, sa, now, pkt, len, m);
-    case V1_MM_I5: return got_msg6(ctx, sa, now, pkt, len, m);
+    case V1_MM_R2: return got_msg3(ctx, sa, now, pkt, len, m, src, dst);
+    case V1_MM_I3: return got_msg4(ctx, sa, now, pkt, len, m, src, dst);
+    case V1_MM_R4: return got_msg5(ctx, sa, now, pkt, len, m, src, dst);
+    case V1_MM_I5: return got_msg6(ctx, sa, now, pkt, len, m, src, dst);
     default:
         ctx->stats.drop_bad_exchange++;
         return IKE_ERR_DROPPED;

@@ -13,6 +13,10 @@ const uint8_t ikev1_dpd_vid[IKEV1_DPD_VID_LEN] = {
     0xaf, 0xca, 0xd7, 0x13, 0x68, 0xa1, 0xf1, 0xc9, 0x6b, 0x86, 0x96, 0xfc, 0x77, 0x57, 0x01, 0x00,
 };
 
+const uint8_t ikev1_natt_vid[IKEV1_NATT_VID_LEN] = {
+    0x4a, 0x13, 0x1c, 0x81, 0x07, 0x03, 0x58, 0x45, 0x5c, 0x57, 0x28, 0xf2, 0x0e, 0x95, 0x45, 0x2f,
+};
+
 /* §3.1 */
 int ikev1_hdr_decode(const uint8_t *buf, size_t len, struct ikev1_hdr *h)
 {
@@ -239,11 +243,37 @@ int ikev1_pld_delete(const uint8_t *buf, size_t off, size_t len, struct ikev1_de
     return IKEV1_P_OK;
 }
 
-/* §3.16: only the DPD vendor ID (RFC 3706 §7) means anything to us. */
+/* §3.16: only the DPD (RFC 3706 §7) and NAT-T (RFC 3947 §3.1) vendor IDs mean anything to us. */
 int ikev1_pld_vid(const uint8_t *buf, size_t off, size_t len, struct ikev1_msg *m)
 {
     if (len == IKEV1_DPD_VID_LEN && memcmp(buf + off, ikev1_dpd_vid, len) == 0)
         m->dpd_vid = true;
+    if (len == IKEV1_NATT_VID_LEN && memcmp(buf + off, ikev1_natt_vid, len) == 0)
+        m->natt_vid = true;
+    return IKEV1_P_OK;
+}
+
+/* RFC 3947 §3.2: a hash; its length (the negotiated hash's) is checked where it is compared. */
+int ikev1_pld_natd(const uint8_t *buf, size_t off, size_t len, struct ikev1_data *out)
+{
+    if (len < 1)
+        return IKEV1_P_BAD_LENGTH;
+    out->data = buf + off;
+    out->len = len;
+    return IKEV1_P_OK;
+}
+
+/* RFC 3947 §5.2: ID type, three reserved octets, then an IPv4 or IPv6 address. */
+int ikev1_pld_natoa(const uint8_t *buf, size_t off, size_t len, struct ikev1_natoa *out)
+{
+    if (len < 4)
+        return IKEV1_P_BAD_LENGTH;
+    out->type = buf[off];
+    out->addr = buf + off + 4;
+    out->len = len - 4;
+    if (!(out->type == IKEV1_ID_IPV4_ADDR && out->len == 4) &&
+        !(out->type == IKEV1_ID_IPV6_ADDR && out->len == 16))
+        return IKEV1_P_SYNTAX;
     return IKEV1_P_OK;
 }
 
@@ -321,7 +351,15 @@ static int decode_one(const uint8_t *buf, size_t off, size_t len, uint8_t type,
         return ikev1_pld_delete(buf, off, len, &m->del[m->n_del++]);
     case IKEV1_PLD_VID:
         return ikev1_pld_vid(buf, off, len, m);
-    default:                        /* CERT, CR, SIG, NAT-D, NAT-OA: not used */
+    case IKEV1_PLD_NATD:
+        if (m->n_natd >= IKEV1_MAX_NATD)
+            return IKEV1_P_OK;      /* more local addresses than we compare: ignored */
+        return ikev1_pld_natd(buf, off, len, &m->natd[m->n_natd++]);
+    case IKEV1_PLD_NATOA:
+        if (m->n_natoa >= 2 || ikev1_pld_natoa(buf, off, len, &m->natoa[m->n_natoa++]))
+            m->natoa_bad = true;
+        return IKEV1_P_OK;
+    default:                        /* CERT, CR, SIG: not used */
         return IKEV1_P_OK;
     }
 }

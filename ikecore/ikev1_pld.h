@@ -86,7 +86,9 @@ enum {
     IKEV1_A2_LIFE_TYPE = 1, IKEV1_A2_LIFE_DURATION = 2, IKEV1_A2_GROUP = 3,
     IKEV1_A2_ENCAP = 4, IKEV1_A2_AUTH = 5, IKEV1_A2_KEY_LENGTH = 6,
 };
+/* Encapsulation Mode (RFC 2407 §4.5); RFC 3947 §5.1 adds 3 (UDP-Encapsulated-Tunnel) and 4. */
 #define IKEV1_ENCAP_TRANSPORT 2
+#define IKEV1_ENCAP_UDP_TRANSPORT 4
 enum { IKEV1_AUTH_HMAC_SHA1 = 2, IKEV1_AUTH_HMAC_SHA2_256 = 5, IKEV1_AUTH_HMAC_SHA2_384 = 6,
        IKEV1_AUTH_HMAC_SHA2_512 = 7 };
 
@@ -96,6 +98,9 @@ enum { IKEV1_ID_IPV4_ADDR = 1, IKEV1_ID_FQDN = 2, IKEV1_ID_IPV6_ADDR = 5, IKEV1_
 /* RFC 3706 §7: the DPD vendor ID, version 1.0. */
 #define IKEV1_DPD_VID_LEN 16
 extern const uint8_t ikev1_dpd_vid[IKEV1_DPD_VID_LEN];
+/* RFC 3947 §3.1: NAT traversal, MD5("RFC 3947"). The draft VIDs are not recognised. */
+#define IKEV1_NATT_VID_LEN 16
+extern const uint8_t ikev1_natt_vid[IKEV1_NATT_VID_LEN];
 
 /* Why a message was refused; the same classes as ikev2_perr (counted alike). */
 enum ikev1_perr {
@@ -171,8 +176,16 @@ struct ikev1_delete {
     const uint8_t *spi;     /* n * spi_size octets */
 };
 
+/* RFC 3947 §5.2: an original address (ID type IPV4_ADDR or IPV6_ADDR). */
+struct ikev1_natoa {
+    uint8_t type;
+    const uint8_t *addr;
+    size_t len;
+};
+
 #define IKEV1_MAX_NOTIFY 8
 #define IKEV1_MAX_DELETE 4
+#define IKEV1_MAX_NATD 4
 struct ikev1_msg {
     struct ikev1_hdr hdr;
     uint32_t seen;          /* bit type for each known payload type present */
@@ -186,6 +199,16 @@ struct ikev1_msg {
     struct ikev1_delete del[IKEV1_MAX_DELETE];
     unsigned n_del;
     bool dpd_vid;
+    bool natt_vid;          /* RFC 3947 */
+    struct ikev1_data natd[IKEV1_MAX_NATD]; /* RFC 3947 §3.2: the receiver's, then the sender's */
+    unsigned n_natd;
+    struct ikev1_natoa natoa[2];            /* §5.2: NAT-OAi, NAT-OAr */
+    unsigned n_natoa;
+    /*
+     * A malformed NAT-OA, or a third: the message still decodes, so that
+     * Quick Mode refuses it with PAYLOAD-MALFORMED once its HASH verifies.
+     */
+    bool natoa_bad;
     /* For the HASH(1)/(2) of RFC 2409 §5.5, §5.7: what follows the HASH payload. */
     const uint8_t *after_hash;
     size_t after_hash_len;
@@ -205,6 +228,8 @@ int ikev1_pld_nonce(const uint8_t *buf, size_t off, size_t len, struct ikev1_dat
 int ikev1_pld_notify(const uint8_t *buf, size_t off, size_t len, struct ikev1_notify *out);
 int ikev1_pld_delete(const uint8_t *buf, size_t off, size_t len, struct ikev1_delete *out);
 int ikev1_pld_vid(const uint8_t *buf, size_t off, size_t len, struct ikev1_msg *m);
+int ikev1_pld_natd(const uint8_t *buf, size_t off, size_t len, struct ikev1_data *out);
+int ikev1_pld_natoa(const uint8_t *buf, size_t off, size_t len, struct ikev1_natoa *out);
 
 /*
  * The payload chain in buf[off..end) starting with type first; what follows
@@ -244,5 +269,7 @@ void ikev1_put_notify(struct ikev1_enc *e, uint8_t proto, const uint8_t *spi, ui
 void ikev1_put_delete(struct ikev1_enc *e, uint8_t proto, const uint8_t *spi, uint8_t spi_size,
                       uint16_t n);
 void ikev1_put_vid(struct ikev1_enc *e, const uint8_t *d, size_t n);
+void ikev1_put_natd(struct ikev1_enc *e, const uint8_t *d, size_t n);
+void ikev1_put_natoa(struct ikev1_enc *e, uint8_t type, const uint8_t *addr, size_t n);
 
 #endif

@@ -185,8 +185,12 @@ int ikev1_p1_check(const struct ike_peer *p, const struct ikev1_sa_pld *sa,
     return p1_match(p, &sa->p[0].xf[0], false, suite, life_s) < 0 ? -1 : 0;
 }
 
-/* One ESP proposal with our SPI, a transform per suite of the first suite's PFS group. */
-void ikev1_p2_props(const struct ike_peer *p, uint32_t spi, struct ikev1_prop *out)
+/*
+ * One ESP proposal with our SPI, a transform per suite of the first suite's
+ * PFS group, each in Encapsulation Mode encap.
+ */
+void ikev1_p2_props(const struct ike_peer *p, uint32_t spi, uint16_t encap,
+                    struct ikev1_prop *out)
 {
     const struct ike_peer_config *pc = &p->cfg;
     memset(out, 0, sizeof(*out));
@@ -209,7 +213,7 @@ void ikev1_p2_props(const struct ike_peer *p, uint32_t spi, struct ikev1_prop *o
         }
         if (s->dh)
             add(xf, IKEV1_A2_GROUP, s->dh);
-        add(xf, IKEV1_A2_ENCAP, IKEV1_ENCAP_TRANSPORT);
+        add(xf, IKEV1_A2_ENCAP, encap);
         if (s->integ)
             add(xf, IKEV1_A2_AUTH, esp_auth(s->integ));
         if (keyed(s->encr))
@@ -223,7 +227,7 @@ struct p2_attrs {
     struct ike_suite s;
     uint32_t life_s;
     uint64_t life_kb;
-    bool transport;
+    uint16_t encap;         /* 0: none given */
 };
 
 static uint16_t integ_of(uint32_t v)
@@ -257,7 +261,7 @@ static bool p2_parse(const struct ikev1_xf *xf, struct p2_attrs *a)
                 a->life_kb = v;
             break;
         case IKEV1_A2_GROUP: a->s.dh = (uint16_t)(v > 0xffff ? 0xffff : v); break;
-        case IKEV1_A2_ENCAP: a->transport = v == IKEV1_ENCAP_TRANSPORT; break;
+        case IKEV1_A2_ENCAP: a->encap = (uint16_t)(v > 0xffff ? 0 : v); break;
         case IKEV1_A2_AUTH: a->s.integ = integ_of(v); break;
         case IKEV1_A2_KEY_LENGTH: a->s.key_bits = (uint16_t)(v > 0xffff ? 0xffff : v); break;
         case 11: a->s.esn = v == 1; break;
@@ -266,7 +270,7 @@ static bool p2_parse(const struct ikev1_xf *xf, struct p2_attrs *a)
     }
     if (a->s.encr == IKE_ENCR_AES_CBC && !a->s.key_bits)
         a->s.key_bits = 128;
-    return a->s.encr != 0 && a->transport;
+    return a->s.encr != 0;
 }
 
 static bool same_p2(const struct ike_suite *a, const struct ike_suite *ours)
@@ -277,11 +281,13 @@ static bool same_p2(const struct ike_suite *a, const struct ike_suite *ours)
             (a->encr == IKE_ENCR_3DES && (ours->key_bits == 0 || ours->key_bits == 192)));
 }
 
-static bool p2_match(const struct ike_peer *p, const struct ikev1_xf *xf, struct v1_qm *q)
+/* encap: the one mode we take (transport, or RFC 3947's UDP-encapsulated one behind a NAT). */
+static bool p2_match(const struct ike_peer *p, const struct ikev1_xf *xf, uint16_t encap,
+                     struct v1_qm *q)
 {
     const struct ike_peer_config *pc = &p->cfg;
     struct p2_attrs a;
-    if (!p2_parse(xf, &a))
+    if (!p2_parse(xf, &a) || a.encap != encap)
         return false;
     for (unsigned k = 0; k < pc->n_esp; k++) {
         if (!same_p2(&a.s, &pc->esp[k]))
@@ -299,7 +305,7 @@ static bool p2_match(const struct ike_peer *p, const struct ikev1_xf *xf, struct
 }
 
 /* Responder: the first ESP transform of the initiator's we accept; 0 or -1. */
-int ikev1_p2_select(const struct ike_peer *p, const struct ikev1_sa_pld *sa,
+int ikev1_p2_select(const struct ike_peer *p, const struct ikev1_sa_pld *sa, uint16_t encap,
                     struct v1_qm *q, struct ikev1_prop *chosen)
 {
     for (unsigned i = 0; i < sa->n; i++) {
@@ -309,7 +315,7 @@ int ikev1_p2_select(const struct ike_peer *p, const struct ikev1_sa_pld *sa,
         if (pr->proto != IKEV1_PROTO_ESP || pr->spi_size != 4 || bundle)
             continue;       /* AH, or ESP bundled with something (RFC 2408 §4.2) */
         for (unsigned j = 0; j < pr->n_xf; j++) {
-            if (!p2_match(p, &pr->xf[j], q))
+            if (!p2_match(p, &pr->xf[j], encap, q))
                 continue;
             q->child.spi_out = wire_get32(pr->spi);
             *chosen = *pr;
@@ -322,13 +328,14 @@ int ikev1_p2_select(const struct ike_peer *p, const struct ikev1_sa_pld *sa,
 }
 
 /* Initiator: one ESP proposal with one transform, one we offered. */
-int ikev1_p2_check(const struct ike_peer *p, const struct ikev1_sa_pld *sa, struct v1_qm *q)
+int ikev1_p2_check(const struct ike_peer *p, const struct ikev1_sa_pld *sa, uint16_t encap,
+                   struct v1_qm *q)
 {
     if (sa->n != 1 || sa->p[0].n_xf != 1 || sa->p[0].proto != IKEV1_PROTO_ESP ||
         sa->p[0].spi_size != 4 || sa->p[0].xf[0].unusable)
         return -1;
     struct v1_qm tmp = *q;
-    if (!p2_match(p, &sa->p[0].xf[0], &tmp) || tmp.child.suite.dh != p->cfg.esp[0].dh)
+    if (!p2_match(p, &sa->p[0].xf[0], encap, &tmp) || tmp.child.suite.dh != p->cfg.esp[0].dh)
         return -1;
     q->child.suite = tmp.child.suite;
     q->child.spi_out = wire_get32(sa->p[0].spi);

@@ -5,7 +5,10 @@
  *   R -> I  HDR*, HASH(2), SA, Nr [, KE] , IDci, IDcr [, N(RESPONDER-LIFETIME)]
  *   I -> R  HDR*, HASH(3)
  * The initiator installs after message 2, the responder after message 3;
- * a Quick Mode while an IPsec SA is up replaces it (CHILD_REKEYED).
+ * a Quick Mode while an IPsec SA is up replaces it (CHILD_REKEYED; one of
+ * each side's at once: ikev1_collision.c). Behind
+ * a NAT (RFC 3947 §5): UDP-Encapsulated-Transport, and NAT-OAi, NAT-OAr
+ * after the IDs of messages 1 and 2.
  */
 #include "ikev1_int.h"
 
@@ -91,12 +94,34 @@ static void put_qm_ids(struct ikev1_enc *e, const struct ike_sa *sa, const struc
     ikev1_put_addr_id(e, q->initiator ? &sa->remote : &sa->local);
 }
 
-/* Quick Mode client IDs, when present, are the two WAN addresses with GRE (ours: IDci). */
+static bool id_ok(const struct ikev1_id *id, const struct sockaddr_storage *a,
+                  const struct ikev1_natoa *oa)
+{
+    return ikev1_addr_id_ok(id, a) || (oa && ikev1_id_is_natoa(id, oa));
+}
+
+/*
+ * Quick Mode client IDs, when present, are the two WAN addresses with GRE
+ * (ours: IDci), as we see them. Behind a NAT the peer's view differs (its
+ * private address, or our public one); it says what it sees in its NAT-OAi
+ * and NAT-OAr (RFC 3947 §5.2), and an ID naming that is accepted too. The
+ * kernel's SAs use the IKE addresses, never these IDs.
+ */
 static bool ids_ok(const struct ike_sa *sa, const struct v1_qm *q, const struct ikev1_msg *m)
 {
     const struct sockaddr_storage *ci = q->initiator ? &sa->local : &sa->remote;
     const struct sockaddr_storage *cr = q->initiator ? &sa->remote : &sa->local;
-    return m->n_id == 2 && ikev1_addr_id_ok(&m->id[0], ci) && ikev1_addr_id_ok(&m->id[1], cr);
+    bool oa = ikev1_udp_encap(sa) && m->n_natoa == 2 && !m->natoa_bad;
+    return m->n_id == 2 && id_ok(&m->id[0], ci, oa ? &m->natoa[0] : NULL) &&
+           id_ok(&m->id[1], cr, oa ? &m->natoa[1] : NULL);
+}
+
+/* §5.5: the responder's IDs are the initiator's, as received (and accepted by ids_ok). */
+static void echo_ids(struct ikev1_enc *e, const struct ikev1_msg *m)
+{
+    for (unsigned i = 0; i < 2; i++)
+        ikev1_put_id(e, m->id[i].type, m->id[i].proto, m->id[i].port, m->id[i].data,
+                     m->id[i].len);
 }
 
 static void put_ke(struct ikev1_enc *e, const struct v1_qm *q)
@@ -128,13 +153,14 @@ int ikev1_quick_start(struct ike_ctx *ctx, struct ike_sa *sa, ike_time_t now)
     if (rc == IKE_OK)
         rc = ikev1_p2_iv(ctx, sa, q->msgid, q->iv);
     q->ni_len = IKEV1_NONCE_LEN;
-    ikev1_p2_props(sa->peer, q->child.spi_in, &prop);
+    ikev1_p2_props(sa->peer, q->child.spi_in, ikev1_encap_mode(sa), &prop);
     ikev1_enc_init(&e, ctx->inner, sizeof(ctx->inner), false);
     size_t h = ikev1_hash_begin(&e, sa);
     ikev1_put_sa(&e, &prop, 1);
     ikev1_put_nonce(&e, q->ni, q->ni_len);
     put_ke(&e, q);
     put_qm_ids(&e, sa, q);
+    ikev1_natoa_add(&e, sa, true);
     if (rc == IKE_OK)
         rc = ikev1_hash_fill(ctx, sa, &e, h, 1, q->msgid, q);
     if (rc == IKE_OK)
@@ -183,24 +209,31 @@ static int child_up(struct ike_ctx *ctx, struct ike_sa *sa, ike_time_t now, stru
     }
     c->ip_proto = 47;
     c->transport = true;
-    c->local = sa->local;
-    c->remote = sa->remote;
+    ike_child_addrs(sa, c);
     c->reqid = sa->peer->cfg.reqid;
-    c->lifetime_hard_s = q->life_s;
-    c->lifetime_soft_s = q->life_s - q->life_s / 10;
+    c->lifetime_hard_s = q->life_s;     /* negotiated: the same on both ends, */
+    c->lifetime_soft_s = (uint32_t)ike_soft_life(ctx, q->life_s); /* the soft ones apart */
     c->lifetime_hard_kb = q->life_kb;
-    c->lifetime_soft_kb = q->life_kb - q->life_kb / 10;
+    c->lifetime_soft_kb = ike_soft_life(ctx, q->life_kb);
+    /* The second of two crossing Quick Modes replaces the same pair as the first (ikev1_collision.c). */
+    struct v1_qm *first = ikev1_qm_cross_first(sa, q);
+    ike_time_t soft_at = sa->child_soft_at, hard_at = sa->child_hard_at;
     if (sa->child.up) {
-        ev.u.child.old_spi_in = sa->child.spi_in;
-        ev.u.child.old_spi_out = sa->child.spi_out;
-        sa->old_child = sa->child;
+        const struct ike_child *old = first ? &q->old : &sa->child;
+        ev.u.child.old_spi_in = old->spi_in;
+        ev.u.child.old_spi_out = old->spi_out;
+        if (!first)
+            sa->old_child = sa->child;
     }
     sa->child = q->child;
     sa->child.up = true;
+    sa->child.ours = q->initiator;
     sa->child_soft_at = now + (ike_time_t)c->lifetime_soft_s * 1000;
     sa->child_hard_at = now + (ike_time_t)c->lifetime_hard_s * 1000;
     rc = ike_emit(ctx, &ev, NULL, 0);
     ike_wipe(&ev, sizeof(ev));
+    if (rc == IKE_OK && first)
+        rc = ikev1_qm_settle(ctx, sa, now, q, first, soft_at, hard_at);
     return rc;
 }
 
@@ -233,51 +266,88 @@ static uint16_t pfs_secret(struct ike_ctx *ctx, struct v1_qm *q, const struct ik
     return 0;
 }
 
+/* The refusal of the peer's message 1 (*why: for the log), or 0 with the transform in chosen. */
+static uint16_t offer_check(struct ike_sa *sa, struct v1_qm *q, const struct ikev1_msg *m,
+                            struct ikev1_prop *chosen, const char **why)
+{
+    uint16_t encap = ikev1_encap_mode(sa);
+    *why = "Quick Mode without SA or nonce";
+    if (!ikev1_has(m, IKEV1_PLD_SA) || !ikev1_has(m, IKEV1_PLD_NONCE))
+        return IKEV1_N_PAYLOAD_MALFORMED;
+    *why = "malformed NAT-OA payload";
+    if (m->natoa_bad)
+        return IKEV1_N_PAYLOAD_MALFORMED;
+    *why = "the peer's Quick Mode IDs are not GRE between our addresses";
+    if (!ids_ok(sa, q, m))
+        return IKEV1_N_INVALID_ID_INFORMATION;
+    *why = encap == IKEV1_ENCAP_TRANSPORT
+               ? "none of the peer's ESP transforms is ours (transport mode)"
+               : "none of the peer's ESP transforms is ours (UDP-encapsulated transport)";
+    if (ikev1_p2_select(sa->peer, &m->sa, encap, q, chosen) != 0)
+        return IKEV1_N_NO_PROPOSAL_CHOSEN;
+    return 0;
+}
+
+/* RFC 2407 §4.6.3.1: our lifetimes, shorter than the peer's offer. */
+static void put_life_notify(struct ikev1_enc *e, const struct v1_qm *q)
+{
+    uint8_t attrs[24], spi[4];
+    struct wire_wr w;
+    wire_wr_init(&w, attrs, sizeof(attrs));
+    ikev1_put_attr(&w, IKEV1_A2_LIFE_TYPE, IKEV1_LIFE_SECONDS);
+    ikev1_put_attr(&w, IKEV1_A2_LIFE_DURATION, q->life_s);
+    if (q->life_kb) {
+        ikev1_put_attr(&w, IKEV1_A2_LIFE_TYPE, IKEV1_LIFE_KILOBYTES);
+        ikev1_put_attr(&w, IKEV1_A2_LIFE_DURATION, (uint32_t)q->life_kb);
+    }
+    wire_put_be32_at(spi, q->child.spi_in);
+    ikev1_put_notify(e, ESP, spi, 4, IKEV1_N_RESPONDER_LIFETIME, attrs, w.len);
+}
+
 /* Responder, message 1 -> 2 (q: fresh, HASH(1) verified). */
 static int respond(struct ike_ctx *ctx, struct ike_sa *sa, ike_time_t now, struct v1_qm *q,
                    const struct ikev1_msg *m)
 {
     struct ikev1_prop chosen;
     struct ikev1_enc e;
-    if (!ikev1_has(m, IKEV1_PLD_SA) || !ikev1_has(m, IKEV1_PLD_NONCE))
-        return refuse(ctx, sa, now, q, IKEV1_N_PAYLOAD_MALFORMED, "Quick Mode without SA or nonce");
-    if (!ids_ok(sa, q, m))
-        return refuse(ctx, sa, now, q, IKEV1_N_INVALID_ID_INFORMATION,
-                      "the peer's Quick Mode IDs are not GRE between our addresses");
-    if (ikev1_p2_select(sa->peer, &m->sa, q, &chosen) != 0)
-        return refuse(ctx, sa, now, q, IKEV1_N_NO_PROPOSAL_CHOSEN,
-                      "none of the peer's ESP transforms is ours (transport mode)");
+    const char *why;
+    uint16_t n = offer_check(sa, q, m, &chosen, &why);
+    if (n)
+        return refuse(ctx, sa, now, q, n, why);
     memcpy(q->ni, m->nonce.data, m->nonce.len);
     q->ni_len = m->nonce.len;
-    uint16_t n = pfs_secret(ctx, q, m, q->g, &q->g_len);
+    n = pfs_secret(ctx, q, m, q->g, &q->g_len);
     if (n)
         return refuse(ctx, sa, now, q, n, "the peer's Quick Mode KE does not fit its PFS group");
     int rc = ikev2_new_child_spi(ctx, &q->child.spi_in);
     if (rc == IKE_OK)
         rc = ike_rand(ctx, q->nr, IKEV1_NONCE_LEN);
     q->nr_len = IKEV1_NONCE_LEN;
+    ikev1_qm_cross_check(sa, q);
     wire_put_be32_at(chosen.spi, q->child.spi_in);
     ikev1_enc_init(&e, ctx->inner, sizeof(ctx->inner), false);
     size_t h = ikev1_hash_begin(&e, sa);
     ikev1_put_sa(&e, &chosen, 1);
     ikev1_put_nonce(&e, q->nr, q->nr_len);
     put_ke(&e, q);
-    put_qm_ids(&e, sa, q);
-    if (q->life_notify) {
-        uint8_t attrs[24], spi[4];
-        struct wire_wr w;
-        wire_wr_init(&w, attrs, sizeof(attrs));
-        ikev1_put_attr(&w, IKEV1_A2_LIFE_TYPE, IKEV1_LIFE_SECONDS);
-        ikev1_put_attr(&w, IKEV1_A2_LIFE_DURATION, q->life_s);
-        if (q->life_kb) {
-            ikev1_put_attr(&w, IKEV1_A2_LIFE_TYPE, IKEV1_LIFE_KILOBYTES);
-            ikev1_put_attr(&w, IKEV1_A2_LIFE_DURATION, (uint32_t)q->life_kb);
-        }
-        wire_put_be32_at(spi, q->child.spi_in);
-        ikev1_put_notify(&e, ESP, spi, 4, IKEV1_N_RESPONDER_LIFETIME, attrs, w.len);
-    }
+    echo_ids(&e, m);
+    ikev1_natoa_add(&e, sa, false);
+    if (q->life_notify)
+        put_life_notify(&e, q);
     if (rc == IKE_OK)
         rc = ikev1_hash_fill(ctx, sa, &e, h, 2, q->msgid, q);
+    /*
+     * A rekey's new pair goes in before message 2 leaves: the initiator
+     * sends on it as soon as it has read message 2, before our message 3
+     * would have installed it (charon does). Its outbound half waits for
+     * the caller's delay or the old pair's DELETE. Crossed Quick Modes
+     * wait for message 3: which pair survives is decided there.
+     */
+    if (rc == IKE_OK && sa->child.up && !q->crossed) {
+        rc = child_up(ctx, sa, now, q, q->g_len ? q->g : NULL, q->g_len);
+        q->installed = true;
+        ike_wipe(q->g, sizeof(q->g));
+    }
     if (rc == IKE_OK)
         rc = ikev1_send(ctx, sa, now, IKEV1_EXCH_QUICK, q->msgid, &e, q->iv, &q->x, true);
     if (rc != IKE_OK)
@@ -294,7 +364,9 @@ static int got_qm2(struct ike_ctx *ctx, struct ike_sa *sa, ike_time_t now, struc
     size_t glen;
     if (!ikev1_has(m, IKEV1_PLD_SA) || !ikev1_has(m, IKEV1_PLD_NONCE))
         return refuse(ctx, sa, now, q, IKEV1_N_PAYLOAD_MALFORMED, "Quick Mode answer without SA");
-    if (ikev1_p2_check(sa->peer, &m->sa, q) != 0)
+    if (m->natoa_bad)
+        return refuse(ctx, sa, now, q, IKEV1_N_PAYLOAD_MALFORMED, "malformed NAT-OA payload");
+    if (ikev1_p2_check(sa->peer, &m->sa, ikev1_encap_mode(sa), q) != 0)
         return refuse(ctx, sa, now, q, IKEV1_N_NO_PROPOSAL_CHOSEN,
                       "the peer chose an ESP transform we did not offer");
     if (m->n_id && !ids_ok(sa, q, m))
@@ -320,8 +392,10 @@ static int got_qm2(struct ike_ctx *ctx, struct ike_sa *sa, ike_time_t now, struc
     ike_wipe(g, sizeof(g));
     ike_dh_free(q->dh);
     q->dh = NULL;
-    if (rc == IKE_OK && rekey)      /* the old pair goes once the new one is in */
-        ikev1_send_delete(ctx, sa, now, false, sa->old_child.spi_in);
+    if (rc == IKE_OK && rekey) {    /* the old pair goes once the new one is in there */
+        sa->v1->del_old_spi = sa->old_child.spi_in;
+        sa->v1->del_old_at = now + IKEV1_DEL_OLD_MS;
+    }
     return rc;
 }
 
@@ -331,7 +405,7 @@ static int got_qm3(struct ike_ctx *ctx, struct ike_sa *sa, ike_time_t now, struc
     q->done = true;
     q->expire_at = now + IKEV1_QM_LINGER_MS;
     ikev1_xmit_clear(&q->x);        /* nothing to answer a duplicate of message 3 with */
-    int rc = child_up(ctx, sa, now, q, q->g_len ? q->g : NULL, q->g_len);
+    int rc = q->installed ? IKE_OK : child_up(ctx, sa, now, q, q->g_len ? q->g : NULL, q->g_len);
     ike_wipe(q->g, sizeof(q->g));
     ike_dh_free(q->dh);
     q->dh = NULL;
@@ -350,7 +424,8 @@ static bool hash_ok(struct ike_ctx *ctx, struct ike_sa *sa, const struct v1_qm *
 }
 
 int ikev1_quick_input(struct ike_ctx *ctx, struct ike_sa *sa, ike_time_t now, const uint8_t *pkt,
-                      size_t len, struct ikev1_msg *m)
+                      size_t len, struct ikev1_msg *m, const struct sockaddr_storage *src,
+                      const struct sockaddr_storage *dst)
 {
     uint8_t iv[IKEV1_MAX_IV], next_iv[IKEV1_MAX_IV];
     uint32_t id = m->hdr.msgid;
@@ -387,6 +462,7 @@ int ikev1_quick_input(struct ike_ctx *ctx, struct ike_sa *sa, ike_time_t now, co
     memcpy(q->iv, next_iv, sizeof(q->iv));
     ikev1_rx_seen(ctx, &q->x, pkt, len);
     sa->last_rx = now;
+    ike_sa_follow(ctx, sa, src, dst);      /* authenticated, and not a duplicate */
     if (which == 1)
         return respond(ctx, sa, now, q, m);
     return which == 2 ? got_qm2(ctx, sa, now, q, m) : got_qm3(ctx, sa, now, q);

@@ -62,6 +62,8 @@ void ikev1_emit_ike_up(struct ike_ctx *ctx, struct ike_sa *sa, ike_time_t now)
     ev.u.ike.version = 1;
     ev.u.ike.initiator = sa->initiator;
     ev.u.ike.suite = sa->suite;
+    ev.u.ike.nat_local = sa->nat_local;
+    ev.u.ike.nat_remote = sa->nat_remote;
     ike_emit(ctx, &ev, NULL, 0);
 }
 
@@ -89,6 +91,9 @@ static void take_over(struct ike_ctx *ctx, struct ike_sa *sa, struct ike_sa *o, 
         sa->old_child = o->old_child;
         sa->child_soft_at = o->child_soft_at;
         sa->child_hard_at = o->child_hard_at;
+        sa->v1->del_old_spi = o->v1->del_old_spi;   /* its DELETE goes from the new one */
+        sa->v1->del_old_at = o->v1->del_old_at;
+        o->v1->del_old_at = 0;
         memset(&o->child, 0, sizeof(o->child));
         memset(&o->old_child, 0, sizeof(o->old_child));
         o->child_soft_at = o->child_hard_at = 0;
@@ -102,19 +107,19 @@ static void take_over(struct ike_ctx *ctx, struct ike_sa *sa, struct ike_sa *o, 
     }
 }
 
-static void timers_up(struct ike_sa *sa, ike_time_t now)
+static void timers_up(struct ike_ctx *ctx, struct ike_sa *sa, ike_time_t now)
 {
     const struct ike_peer_config *pc = &sa->peer->cfg;
-    uint32_t life = sa->v1->life_s;
+    ike_time_t life = (ike_time_t)sa->v1->life_s * 1000;
     sa->up_at = now;
     sa->expire_at = 0;
     sa->last_rx = now;
     if (pc->dpd_interval_s && sa->v1->peer_dpd)
         sa->dpd_at = now + (ike_time_t)pc->dpd_interval_s * 1000;
     if (life) {
-        if (sa->initiator)
-            sa->ike_rekey_at = now + (ike_time_t)life * 900;
-        sa->ike_hard_at = now + (ike_time_t)life * 1000;
+        if (sa->initiator)      /* 10-15 % before the (negotiated) lifetime */
+            sa->ike_rekey_at = now + ike_soft_life(ctx, life);
+        sa->ike_hard_at = now + life;
     }
 }
 
@@ -124,7 +129,7 @@ void ikev1_phase1_done(struct ike_ctx *ctx, struct ike_sa *sa, ike_time_t now)
     struct ikev1_sa *v = sa->v1;
     sa->state = SA_ESTABLISHED;
     v->st = V1_UP;
-    timers_up(sa, now);
+    timers_up(ctx, sa, now);
     ike_dh_free(sa->dh);
     sa->dh = NULL;
     ike_wipe(v->skeyid, sizeof(v->skeyid));
@@ -234,6 +239,19 @@ static bool life_tick(struct ike_ctx *ctx, struct ike_sa *sa, ike_time_t now)
     return true;
 }
 
+/* Our rekey's old IPsec SA: the new one carries our traffic from now, then the DELETE. */
+static void del_old_tick(struct ike_ctx *ctx, struct ike_sa *sa, ike_time_t now)
+{
+    struct ikev1_sa *v = sa->v1;
+    if (!v->del_old_at || now < v->del_old_at)
+        return;
+    uint32_t spi = v->del_old_spi;
+    v->del_old_at = 0;
+    if (sa->old_child.up && sa->old_child.spi_in == spi)
+        ike_child_switch(ctx, sa, &sa->old_child);
+    ikev1_send_delete(ctx, sa, now, false, spi);
+}
+
 void ikev1_sa_tick(struct ike_ctx *ctx, struct ike_sa *sa, ike_time_t now)
 {
     if (sa->expire_at && now >= sa->expire_at) {
@@ -250,6 +268,7 @@ void ikev1_sa_tick(struct ike_ctx *ctx, struct ike_sa *sa, ike_time_t now)
         return;
     if (!dpd_tick(ctx, sa, now))
         return;
+    del_old_tick(ctx, sa, now);
     life_tick(ctx, sa, now);
 }
 
@@ -274,6 +293,7 @@ ike_time_t ikev1_sa_deadline(const struct ike_sa *sa)
         t = tmin(t, v->qm[i].expire_at);
     }
     t = v->dpd_out ? tmin(t, v->dpd_deadline) : tmin(t, sa->dpd_at);
+    t = tmin(t, v->del_old_at);
     t = tmin(t, sa->ike_hard_at);
     if (sa->child.up) {
         t = tmin(t, sa->child_hard_at);
@@ -308,7 +328,12 @@ int ikev1_rekey_child(struct ike_ctx *ctx, struct ike_sa *sa, ike_time_t now)
     return ikev1_quick_start(ctx, sa, now);
 }
 
-/* A new ISAKMP SA beside this one; when it is up it takes the IPsec SA over (take_over). */
+/*
+ * A new ISAKMP SA beside this one; when it is up it takes the IPsec SA over
+ * (take_over). One that floated starts where it is, on port 4500 (RFC 3947
+ * §4 allows it once NAT-T is known), with the NAT flags kept until its own
+ * NAT-D says again.
+ */
 int ikev1_rekey_ike(struct ike_ctx *ctx, struct ike_sa *sa, ike_time_t now)
 {
     for (struct ike_sa *o = ctx->sas; o; o = o->next)
@@ -317,6 +342,12 @@ int ikev1_rekey_ike(struct ike_ctx *ctx, struct ike_sa *sa, ike_time_t now)
     struct ike_sa *n = ike_sa_new(ctx, sa->peer, true);
     if (!n)
         return IKE_ERR_NOMEM;
+    if (ike_addr_port(&sa->local) == IKE_NATT_PORT) {
+        n->local = sa->local;
+        n->remote = sa->remote;
+        n->nat_local = sa->nat_local;
+        n->nat_remote = sa->nat_remote;
+    }
     int rc = ikev1_initiate(ctx, n, now);
     if (rc != IKE_OK)
         ike_sa_destroy(ctx, n, IKE_R_INTERNAL, false);

@@ -54,7 +54,8 @@ static enum ike_reason verify_peer(struct ike_ctx *ctx, struct ike_sa *sa, const
     return ok ? IKE_R_NONE : IKE_R_AUTHENTICATION_FAILED;
 }
 
-static void put_child(struct ike_sa *sa, struct ikev2_enc *e, bool offer)
+/* Our CHILD SA offer (req NULL) or the answer to the one in req. */
+static void put_child(struct ike_sa *sa, struct ikev2_enc *e, const struct ikev2_msg *req)
 {
     const struct ike_peer_config *pc = &sa->peer->cfg;
     struct ikev2_prop props[IKEV2_MAX_PROPS];
@@ -63,14 +64,13 @@ static void put_child(struct ike_sa *sa, struct ikev2_enc *e, bool offer)
     unsigned n;
     for (int i = 0; i < 4; i++)
         spi[i] = (uint8_t)(sa->child.spi_in >> (24 - 8 * i));
-    if (offer) {
+    if (!req) {
         n = ike_props_from_suites(pc->esp, pc->n_esp, IKEV2_PROTO_ESP, spi, 4, false, props);
     } else {
         n = ike_props_from_suites(&sa->child.suite, 1, IKEV2_PROTO_ESP, spi, 4, false, props);
         props[0].num = sa->child_prop_num;
     }
-    ikev2_ts_for(sa->initiator ? &sa->local : &sa->remote, &ts_i);
-    ikev2_ts_for(sa->initiator ? &sa->remote : &sa->local, &ts_r);
+    ikev2_ts_ours(sa, req, &ts_i, &ts_r);
     ikev2_put_notify(e, 0, NULL, 0, IKEV2_N_USE_TRANSPORT_MODE, NULL, 0);
     ikev2_put_sa(e, props, n);
     ikev2_put_ts(e, IKEV2_PLD_TSI, &ts_i, 1);
@@ -124,7 +124,7 @@ int ikev2_auth_start(struct ike_ctx *ctx, struct ike_sa *sa, ike_time_t now)
     if (rc == IKE_OK)
         rc = put_id_auth(ctx, sa, &e);
     put_initial_contact(ctx, sa, &e);
-    put_child(sa, &e, true);
+    put_child(sa, &e, NULL);
     sa->state = SA_AUTH_SENT;
     if (rc == IKE_OK)
         rc = ikev2_seal_send(ctx, sa, now, IKEV2_IKE_AUTH, false, sa->msgid_next, &e, REQ_AUTH);
@@ -150,9 +150,10 @@ void ikev2_emit_ike_up(struct ike_ctx *ctx, struct ike_sa *sa, ike_time_t now)
     sa->last_rx = now;
     if (sa->peer->cfg.dpd_interval_s)
         sa->dpd_at = now + (ike_time_t)sa->peer->cfg.dpd_interval_s * 1000;
-    if (sa->peer->cfg.ike_lifetime_s) { /* rekeyed a tenth before; by the initiator only */
-        sa->ike_rekey_at = now + (ike_time_t)sa->peer->cfg.ike_lifetime_s * 900;
-        sa->ike_hard_at = now + (ike_time_t)sa->peer->cfg.ike_lifetime_s * 1000;
+    if (sa->peer->cfg.ike_lifetime_s) { /* rekeyed 10-15 % before; by the initiator only */
+        ike_time_t life = (ike_time_t)sa->peer->cfg.ike_lifetime_s * 1000;
+        sa->ike_rekey_at = now + ike_soft_life(ctx, life);
+        sa->ike_hard_at = now + life;
     }
 }
 
@@ -186,7 +187,7 @@ int ikev2_auth_respond(struct ike_ctx *ctx, struct ike_sa *sa, ike_time_t now,
     if (refuse)
         ikev2_put_notify(&e, 0, NULL, 0, refuse, NULL, 0);
     else
-        put_child(sa, &e, false);
+        put_child(sa, &e, m);
     if (rc == IKE_OK)
         rc = ikev2_seal_send(ctx, sa, now, IKEV2_IKE_AUTH, true, msgid, &e, REQ_NONE);
     if (rc != IKE_OK)

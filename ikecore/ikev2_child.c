@@ -1,7 +1,8 @@
 /*
  * The CHILD SA carried by IKE_AUTH (RFC 7296 §1.2, §2.9, §2.17): transport
  * mode (§1.3.1 USE_TRANSPORT_MODE), traffic selectors for GRE between the two
- * addresses, the ESP proposal and the keys handed to the caller.
+ * addresses (across a NAT too, §2.23.1), the ESP proposal and the keys handed
+ * to the caller.
  */
 #include "ike_int.h"
 
@@ -11,7 +12,7 @@
 #define GRE 47
 
 /* Our selector for one side: that address, protocol 47, every port (GRE has none). */
-void ikev2_ts_for(const struct sockaddr_storage *a, struct ikev2_ts *ts)
+static void ts_for(const struct sockaddr_storage *a, struct ikev2_ts *ts)
 {
     memset(ts, 0, sizeof(*ts));
     ts->proto = GRE;
@@ -27,27 +28,86 @@ void ikev2_ts_for(const struct sockaddr_storage *a, struct ikev2_ts *ts)
     memcpy(ts->eaddr, ts->saddr, 16);
 }
 
-static bool ts_contains(const struct ikev2_ts *big, const struct ikev2_ts *small)
+/*
+ * §2.23.1, transport mode across a NAT: the selector of a side behind the
+ * NAT holds an address only that side knows (its private one, or a public
+ * one it was never told), so for that side (any_addr) the type, protocol and
+ * ports are checked, not the address, and a responder answers with the
+ * initiator's own selector for it. The kernel's policies and SAs use the
+ * IKE SA's addresses (ike_child_addrs), never these.
+ */
+static bool ts_contains(const struct ikev2_ts *big, const struct ikev2_ts *small, bool any_addr)
 {
     size_t n = small->type == IKEV2_TS_IPV4 ? 4 : 16;
     return big->type == small->type && (big->proto == 0 || big->proto == small->proto) &&
            big->sport <= small->sport && big->eport >= small->eport &&
-           memcmp(big->saddr, small->saddr, n) <= 0 && memcmp(big->eaddr, small->eaddr, n) >= 0;
+           (any_addr || (memcmp(big->saddr, small->saddr, n) <= 0 &&
+                         memcmp(big->eaddr, small->eaddr, n) >= 0));
 }
 
-/* §2.9: the offer must contain ours; we narrow it to exactly ours. */
-bool ikev2_ts_acceptable(const struct ikev2_ts_pld *offer, const struct ikev2_ts *ours)
+/* §2.9: the offer must contain ours; we narrow it to exactly ours. NULL: none does. */
+static const struct ikev2_ts *ts_acceptable(const struct ikev2_ts_pld *offer,
+                                            const struct ikev2_ts *ours, bool any_addr)
 {
     for (unsigned i = 0; i < offer->n; i++)
-        if (ts_contains(&offer->ts[i], ours))
-            return true;
-    return false;
+        if (ts_contains(&offer->ts[i], ours, any_addr))
+            return &offer->ts[i];
+    return NULL;
 }
 
 /* The responder's narrowed answer must be exactly what we asked for. */
-bool ikev2_ts_exact(const struct ikev2_ts_pld *answer, const struct ikev2_ts *ours)
+static bool ts_exact(const struct ikev2_ts_pld *answer, const struct ikev2_ts *ours,
+                     bool any_addr)
 {
-    return answer->n == 1 && ts_contains(&answer->ts[0], ours) && ts_contains(ours, &answer->ts[0]);
+    return answer->n == 1 && ts_contains(&answer->ts[0], ours, any_addr) &&
+           ts_contains(ours, &answer->ts[0], any_addr);
+}
+
+/* The responder's selector for a side behind a NAT: the initiator's own, narrowed to GRE. */
+static void ts_echo(const struct ikev2_ts_pld *offer, bool nat, struct ikev2_ts *ts)
+{
+    const struct ikev2_ts *o = nat ? ts_acceptable(offer, ts, true) : NULL;
+    if (!o)
+        return;
+    uint8_t proto = ts->proto;
+    *ts = *o;
+    ts->proto = proto;
+    ts->sport = 0;
+    ts->eport = 0xffff;
+}
+
+/*
+ * TSi and TSr of a CHILD SA exchange: as its initiator (req NULL), our
+ * address and the peer's; as the responder to req, the narrowed answer.
+ */
+void ikev2_ts_ours(const struct ike_sa *sa, const struct ikev2_msg *req, struct ikev2_ts *ts_i,
+                   struct ikev2_ts *ts_r)
+{
+    ts_for(req ? &sa->remote : &sa->local, ts_i);
+    ts_for(req ? &sa->local : &sa->remote, ts_r);
+    if (!req)
+        return;
+    ts_echo(&req->tsi, sa->nat_remote, ts_i);
+    ts_echo(&req->tsr, sa->nat_local, ts_r);
+}
+
+/* Responder: the request's selectors cover GRE between the IKE SA's two ends. */
+bool ikev2_ts_offer_ok(const struct ike_sa *sa, const struct ikev2_msg *m)
+{
+    struct ikev2_ts ti, tr;
+    ts_for(&sa->remote, &ti);
+    ts_for(&sa->local, &tr);
+    return ts_acceptable(&m->tsi, &ti, sa->nat_remote) &&
+           ts_acceptable(&m->tsr, &tr, sa->nat_local);
+}
+
+/* Initiator: the answer narrowed to exactly what we asked for. */
+bool ikev2_ts_answer_ok(const struct ike_sa *sa, const struct ikev2_msg *m)
+{
+    struct ikev2_ts ti, tr;
+    ts_for(&sa->local, &ti);
+    ts_for(&sa->remote, &tr);
+    return ts_exact(&m->tsi, &ti, sa->nat_local) && ts_exact(&m->tsr, &tr, sa->nat_remote);
 }
 
 int ikev2_new_child_spi(struct ike_ctx *ctx, uint32_t *spi)
@@ -62,17 +122,14 @@ int ikev2_new_child_spi(struct ike_ctx *ctx, uint32_t *spi)
     return IKE_OK;
 }
 
+/* Not negotiated in IKEv2 (§2.8): ours, each soft one jittered apart from the peer's. */
 static void lifetimes(struct ike_ctx *ctx, const struct ike_peer_config *pc,
                       struct ike_child_sa *c)
 {
-    uint32_t hard = pc->child_lifetime_s ? pc->child_lifetime_s : 3600;
-    uint8_t r[4] = {0};
-    ike_rand(ctx, r, sizeof(r));    /* jitter only; zero on failure is harmless */
-    uint32_t margin = hard / 10 + wire_get32(r) % (hard / 20 + 1);
-    c->lifetime_hard_s = hard;
-    c->lifetime_soft_s = hard > margin ? hard - margin : hard;
+    c->lifetime_hard_s = pc->child_lifetime_s ? pc->child_lifetime_s : 3600;
+    c->lifetime_soft_s = (uint32_t)ike_soft_life(ctx, c->lifetime_hard_s);
     c->lifetime_hard_kb = pc->child_lifetime_kb;
-    c->lifetime_soft_kb = pc->child_lifetime_kb - pc->child_lifetime_kb / 10;
+    c->lifetime_soft_kb = ike_soft_life(ctx, pc->child_lifetime_kb);
 }
 
 /* KEYMAT (§2.17) and CHILD_UP / CHILD_REKEYED; the keys live only in the event. */
@@ -95,8 +152,7 @@ int ikev2_child_up(struct ike_ctx *ctx, struct ike_sa *sa, ike_time_t now,
     }
     c->ip_proto = GRE;
     c->transport = true;
-    c->local = sa->local;
-    c->remote = sa->remote;
+    ike_child_addrs(sa, c);
     c->reqid = sa->peer->cfg.reqid;
     ev.u.child.old_spi_in = k->old_in;
     ev.u.child.old_spi_out = k->old_out;
@@ -125,7 +181,6 @@ uint16_t ikev2_child_esp(struct ike_sa *sa, const struct ikev2_msg *m, bool with
                          struct ike_child *c, const char **why)
 {
     const struct ike_peer_config *pc = &sa->peer->cfg;
-    struct ikev2_ts ti, tr;
     if (!ikev2_has(m, IKEV2_PLD_SA) || !ikev2_has(m, IKEV2_PLD_TSI) ||
         !ikev2_has(m, IKEV2_PLD_TSR)) {
         *why = "the peer's request has no CHILD SA";
@@ -140,9 +195,7 @@ uint16_t ikev2_child_esp(struct ike_sa *sa, const struct ikev2_msg *m, bool with
         *why = "none of the peer's ESP proposals is ours";
         return IKEV2_N_NO_PROPOSAL_CHOSEN;
     }
-    ikev2_ts_for(&sa->remote, &ti);
-    ikev2_ts_for(&sa->local, &tr);
-    if (!ikev2_ts_acceptable(&m->tsi, &ti) || !ikev2_ts_acceptable(&m->tsr, &tr)) {
+    if (!ikev2_ts_offer_ok(sa, m)) {
         *why = "the peer's traffic selectors do not cover GRE between our addresses";
         return IKEV2_N_TS_UNACCEPTABLE;
     }
@@ -161,7 +214,6 @@ uint16_t ikev2_child_accept(struct ike_sa *sa, const struct ikev2_msg *m, const 
 uint16_t ikev2_child_check(struct ike_sa *sa, const struct ikev2_msg *m, const char **why)
 {
     const struct ike_peer_config *pc = &sa->peer->cfg;
-    struct ikev2_ts ti, tr;
     for (unsigned k = 0; k < m->n_notify; k++) {
         uint16_t t = m->notify[k].type;
         if (t == IKEV2_N_NO_PROPOSAL_CHOSEN || t == IKEV2_N_TS_UNACCEPTABLE ||
@@ -185,9 +237,7 @@ uint16_t ikev2_child_check(struct ike_sa *sa, const struct ikev2_msg *m, const c
         *why = "the peer chose an ESP proposal we did not offer";
         return IKEV2_N_NO_PROPOSAL_CHOSEN;
     }
-    ikev2_ts_for(&sa->local, &ti);
-    ikev2_ts_for(&sa->remote, &tr);
-    if (!ikev2_ts_exact(&m->tsi, &ti) || !ikev2_ts_exact(&m->tsr, &tr)) {
+    if (!ikev2_ts_answer_ok(sa, m)) {
         *why = "the peer narrowed the traffic selectors to something else";
         return IKEV2_N_TS_UNACCEPTABLE;
     }

@@ -59,8 +59,13 @@ int ikev2_info_respond(struct ike_ctx *ctx, struct ike_sa *sa, ike_time_t now,
         ikev2_put_delete(&e, IKEV2_PROTO_ESP, &sa->old_child.spi_in, 1);
     if (del_dup && !del_ike && !closing_dup)
         ikev2_put_delete(&e, IKEV2_PROTO_ESP, &sa->dup_child.spi_in, 1);
-    if (del_old)
-        memset(&sa->old_child, 0, sizeof(sa->old_child));
+    /*
+     * The rekey's initiator deletes the old SA only once it has the new one
+     * in both directions: the caller moves its outbound traffic over now,
+     * before our answer lets the peer drop the old one.
+     */
+    if (del_old && !del_ike)
+        ike_child_switch(ctx, sa, &sa->old_child);
     int rc = ikev2_seal_send(ctx, sa, now, IKEV2_INFORMATIONAL, true, m->hdr.msgid, &e, REQ_NONE);
     if (del_ike) {
         ikev2_collision_deleted(ctx, sa);
@@ -83,8 +88,8 @@ int ikev2_info_response(struct ike_ctx *ctx, struct ike_sa *sa, ike_time_t now,
         ike_sa_destroy(ctx, sa, sa->replaced ? IKE_R_REPLACED : IKE_R_DELETED_LOCALLY, true);
     else if (kind == REQ_DEL_CHILD)
         ike_child_down(ctx, sa, IKE_R_DELETED_LOCALLY);
-    else if (kind == REQ_DEL_OLD_CHILD)
-        memset(&sa->old_child, 0, sizeof(sa->old_child));
+    else if (kind == REQ_DEL_OLD_CHILD)     /* the peer answered: it has the new SA in */
+        ike_child_switch(ctx, sa, &sa->old_child);
     else if (kind == REQ_DEL_DUP_CHILD)     /* §2.8.1: the redundant one of a collision */
         ike_child_report_down(ctx, sa, &sa->dup_child, IKE_R_REPLACED);
     return IKE_OK;

@@ -206,5 +206,8 @@ int ikev2_init_response(struct ike_ctx *ctx, struct ike_sa *sa, ike_time_t now,
     ike_dh_free(sa->dh);
     sa->dh = NULL;
     ike_sa_request_done(sa);
+    /* §2.23: with a NAT on the path IKE_AUTH and all after it go from and to port 4500. */
+    if (ike_sa_nat(sa))
+        ike_sa_float(sa);
     return ikev2_auth_start(ctx, sa, now);
 }

@@ -12,25 +12,6 @@
 #define HALF_OPEN_MS 30000
 #define COOKIE_ROTATE_MS 300000
 
-static bool same_ip(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
-{
-    if (a->ss_family != b->ss_family)
-        return false;
-    if (a->ss_family == AF_INET)
-        return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
-               ((const struct sockaddr_in *)b)->sin_addr.s_addr;
-    return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
-                  &((const struct sockaddr_in6 *)b)->sin6_addr, 16) == 0;
-}
-
-static struct ike_peer *peer_by_addr(struct ike_ctx *ctx, const struct sockaddr_storage *src)
-{
-    for (struct ike_peer *p = ctx->peers; p; p = p->next)
-        if (same_ip(&p->cfg.remote, src))
-            return p;
-    return NULL;
-}
-
 /* An unencrypted notify answering an IKE_SA_INIT request; no state kept. */
 static int init_notify(struct ike_ctx *ctx, const struct ikev2_msg *m, struct ike_peer *p,
                        const struct sockaddr_storage *src, const struct sockaddr_storage *dst,
@@ -123,7 +104,7 @@ static struct ike_sa *half_open_for(struct ike_ctx *ctx, const struct ikev2_msg 
                                     const struct sockaddr_storage *src)
 {
     for (struct ike_sa *sa = ctx->sas; sa; sa = sa->next)
-        if (!sa->initiator && sa->spi_i == m->hdr.spi_i && same_ip(&sa->remote, src))
+        if (!sa->initiator && sa->spi_i == m->hdr.spi_i && ike_addr_same_host(&sa->remote, src))
             return sa;
     return NULL;
 }
@@ -205,7 +186,7 @@ int ikev2_init_respond(struct ike_ctx *ctx, ike_time_t now, const uint8_t *pkt, 
                        const struct ikev2_msg *m, const struct sockaddr_storage *src,
                        const struct sockaddr_storage *dst)
 {
-    struct ike_peer *p = peer_by_addr(ctx, src);
+    struct ike_peer *p = ike_peer_by_addr(ctx, src, 2);
     if (!p) {
         ctx->stats.drop_unknown_spi++;
         return IKE_ERR_DROPPED;

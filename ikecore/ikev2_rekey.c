@@ -20,13 +20,13 @@ static void spi_bytes(uint32_t spi, uint8_t b[4])
         b[i] = (uint8_t)(spi >> (24 - 8 * i));
 }
 
-/* N(USE_TRANSPORT_MODE) SA Nonce [KE] TSi TSr; props already built. */
+/* N(USE_TRANSPORT_MODE) SA Nonce [KE] TSi TSr; props already built. req: the one answered. */
 static void put_body(struct ike_sa *sa, struct ikev2_enc *e, const struct ikev2_prop *props,
-                     unsigned n, const uint8_t *nonce, struct ike_dh *dh, bool initiator)
+                     unsigned n, const uint8_t *nonce, struct ike_dh *dh,
+                     const struct ikev2_msg *req)
 {
     struct ikev2_ts ts_i, ts_r;
-    ikev2_ts_for(initiator ? &sa->local : &sa->remote, &ts_i);
-    ikev2_ts_for(initiator ? &sa->remote : &sa->local, &ts_r);
+    ikev2_ts_ours(sa, req, &ts_i, &ts_r);
     ikev2_put_notify(e, 0, NULL, 0, IKEV2_N_USE_TRANSPORT_MODE, NULL, 0);
     ikev2_put_sa(e, props, n);
     ikev2_put_nonce(e, nonce, IKE_NONCE_LEN);
@@ -62,7 +62,7 @@ int ikev2_rekey_child_start(struct ike_ctx *ctx, struct ike_sa *sa, ike_time_t n
     unsigned n = ike_props_from_suites(pc->esp, pc->n_esp, IKEV2_PROTO_ESP, spi, 4, true, props);
     ikev2_enc_init(&e, ctx->inner, sizeof(ctx->inner), false);
     ikev2_put_notify(&e, IKEV2_PROTO_ESP, old, 4, IKEV2_N_REKEY_SA, NULL, 0);
-    put_body(sa, &e, props, n, sa->rk_nonce, sa->rk_dh, true);
+    put_body(sa, &e, props, n, sa->rk_nonce, sa->rk_dh, NULL);
     return ikev2_seal_send(ctx, sa, now, IKEV2_CREATE_CHILD_SA, false, sa->msgid_next, &e,
                            REQ_REKEY_CHILD);
 }
@@ -110,7 +110,7 @@ static int rekey_answer(struct ike_ctx *ctx, struct ike_sa *sa, ike_time_t now,
     ike_props_from_suites(&rk->suite, 1, IKEV2_PROTO_ESP, spi, 4, true, &prop);
     prop.num = sa->child_prop_num;
     ikev2_enc_init(&e, ctx->inner, sizeof(ctx->inner), false);
-    put_body(sa, &e, &prop, 1, nr, dh, false);
+    put_body(sa, &e, &prop, 1, nr, dh, m);
     ike_dh_free(dh);
     rc = ikev2_seal_send(ctx, sa, now, IKEV2_CREATE_CHILD_SA, true, m->hdr.msgid, &e, REQ_NONE);
     struct ikev2_kmat k = {.ni = m->nonce, .ni_len = m->nonce_len, .nr = nr,
@@ -163,7 +163,6 @@ int ikev2_create_child_respond(struct ike_ctx *ctx, struct ike_sa *sa, ike_time_
 static uint16_t check_answer(struct ike_sa *sa, const struct ikev2_msg *m, const char **why)
 {
     const struct ike_peer_config *pc = &sa->peer->cfg;
-    struct ikev2_ts ti, tr;
     for (unsigned k = 0; k < m->n_notify; k++) {
         if (m->notify[k].type <= IKEV2_N_ERROR_MAX) {
             *why = "the peer refused to rekey the CHILD SA";
@@ -180,9 +179,7 @@ static uint16_t check_answer(struct ike_sa *sa, const struct ikev2_msg *m, const
         return IKEV2_N_NO_PROPOSAL_CHOSEN;
     if (sa->rk_child.suite.dh != (sa->rk_dh ? ike_dh_group(sa->rk_dh) : 0))
         return IKEV2_N_INVALID_KE_PAYLOAD;
-    ikev2_ts_for(&sa->local, &ti);
-    ikev2_ts_for(&sa->remote, &tr);
-    if (!ikev2_ts_exact(&m->tsi, &ti) || !ikev2_ts_exact(&m->tsr, &tr))
+    if (!ikev2_ts_answer_ok(sa, m))
         return IKEV2_N_TS_UNACCEPTABLE;
     sa->rk_child.spi_out = wire_get32(m->sa.p[0].spi);
     return 0;

@@ -1,7 +1,8 @@
 /*
  * ike_input: decode the header and the outer payloads, find the IKE SA by
  * its SPIs, check message IDs (window size 1, §2.3), replay cached responses
- * (§2.1) and hand the message to its exchange.
+ * (§2.1), follow a peer whose NAT mapping changed (§2.23) and hand the
+ * message to its exchange.
  */
 #include "ike_int.h"
 
@@ -80,8 +81,22 @@ static int response(struct ike_ctx *ctx, struct ike_sa *sa, ike_time_t now,
     return IKE_ERR_DROPPED;
 }
 
+/*
+ * §2.23: only a message that passed its integrity check and is not a
+ * replay moves the IKE SA to where it came from: the next request of the
+ * peer, or the response to our outstanding request. A captured old message
+ * sent again from elsewhere moves nothing.
+ */
+static bool fresh(const struct ike_sa *sa, const struct ikev2_msg *m)
+{
+    if (m->hdr.flags & IKEV2_FLAG_RESPONSE)
+        return sa->req_kind != REQ_NONE && m->hdr.msgid == sa->msgid_next;
+    return m->hdr.msgid == sa->msgid_peer;
+}
+
 static int protected(struct ike_ctx *ctx, struct ike_sa *sa, ike_time_t now, const uint8_t *pkt,
-                     size_t len, struct ikev2_msg *m)
+                     size_t len, struct ikev2_msg *m, const struct sockaddr_storage *src,
+                     const struct sockaddr_storage *dst)
 {
     if (sa->state == SA_INIT_SENT) {
         ctx->stats.drop_bad_exchange++;
@@ -90,6 +105,8 @@ static int protected(struct ike_ctx *ctx, struct ike_sa *sa, ike_time_t now, con
     int rc = ikev2_msg_open(ctx, sa, pkt, len, m);
     if (rc == IKE_ERR_DROPPED)
         return rc;
+    if (fresh(sa, m))
+        ike_sa_follow(ctx, sa, src, dst);
     bool is_resp = m->hdr.flags & IKEV2_FLAG_RESPONSE;
     if (rc != IKEV2_P_OK) {
         /* Authentic but malformed: §2.21.2 asks for INVALID_SYNTAX in answer to a request. */
@@ -147,5 +164,5 @@ int ike_input(struct ike_ctx *ctx, ike_time_t now, const uint8_t *pkt, size_t le
         }
         return ikev2_init_response(ctx, sa, now, pkt, len, m);
     }
-    return protected(ctx, sa, now, pkt, len, m);
+    return protected(ctx, sa, now, pkt, len, m, &s, &d);
 }

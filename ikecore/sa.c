@@ -58,12 +58,25 @@ void ike_child_report_down(struct ike_ctx *ctx, struct ike_sa *sa, struct ike_ch
     ev.u.child.sa.spi_in = c->spi_in;
     ev.u.child.sa.spi_out = c->spi_out;
     ev.u.child.sa.suite = c->suite;
-    ev.u.child.sa.local = sa->local;
-    ev.u.child.sa.remote = sa->remote;
+    ike_child_addrs(sa, &ev.u.child.sa);
     ev.u.child.sa.ip_proto = 47;
     ev.u.child.sa.transport = true;
     ev.u.child.sa.reqid = sa->peer->cfg.reqid;
     ev.u.child.reason = why;
+    ike_emit(ctx, &ev, NULL, 0);
+    memset(c, 0, sizeof(*c));
+}
+
+/* CHILD_SWITCH for a rekey's old SA c, deleted on both sides; then forgotten. */
+void ike_child_switch(struct ike_ctx *ctx, struct ike_sa *sa, struct ike_child *c)
+{
+    if (!c->up)
+        return;
+    struct ike_event ev = {.type = IKE_EV_CHILD_SWITCH, .peer_id = sa->peer->id,
+                           .peer_name = sa->peer->name};
+    ev.u.child.sa.spi_in = c->spi_in;
+    ev.u.child.sa.spi_out = c->spi_out;
+    ev.u.child.sa.reqid = sa->peer->cfg.reqid;
     ike_emit(ctx, &ev, NULL, 0);
     memset(c, 0, sizeof(*c));
 }
@@ -214,6 +227,14 @@ static void request_timeout(struct ike_ctx *ctx, struct ike_sa *sa)
         ike_sa_destroy(ctx, sa, sa->replaced ? IKE_R_REPLACED : IKE_R_DELETED_LOCALLY, true);
         return;
     }
+    /*
+     * Our own attempt unanswered while the peer's came through (a peer
+     * behind a NAT is reachable only once it has spoken): nothing failed.
+     */
+    if (sa->state != SA_ESTABLISHED && !sa->v1 && ike_sa_current(ctx, sa->peer)) {
+        ike_sa_destroy(ctx, sa, IKE_R_REPLACED, false);
+        return;
+    }
     ike_emit_error(ctx, sa->peer, why, dpd ? "no answer to the liveness check"
                                            : "no response after retransmissions");
     ike_sa_destroy(ctx, sa, why, true);
@@ -278,12 +299,14 @@ static void liveness(struct ike_ctx *ctx, struct ike_sa *sa, ike_time_t now)
 
 void ike_sa_tick(struct ike_ctx *ctx, struct ike_sa *sa, ike_time_t now)
 {
+    ike_sa_keepalive(ctx, sa, now);
     if (sa->v1) {
         ikev1_sa_tick(ctx, sa, now);
         return;
     }
     if (sa->expire_at && now >= sa->expire_at && sa->state != SA_ESTABLISHED) {
-        ike_sa_destroy(ctx, sa, IKE_R_TIMEOUT, sa->initiator);  /* half-open */
+        /* half-open; ours is no failure when the peer's came through (request_timeout) */
+        ike_sa_destroy(ctx, sa, IKE_R_TIMEOUT, sa->initiator && !ike_sa_current(ctx, sa->peer));
         return;
     }
     if (sa->del_pending && sa->req_kind == REQ_NONE) {
@@ -314,11 +337,9 @@ static ike_time_t tmin(ike_time_t a, ike_time_t b)
     return b && b < a ? b : a;
 }
 
-ike_time_t ike_sa_deadline(const struct ike_ctx *ctx, const struct ike_sa *sa)
+static ike_time_t v2_deadline(const struct ike_sa *sa)
 {
     ike_time_t t = IKE_TIME_NEVER;
-    if (sa->v1)
-        return ikev1_sa_deadline(sa);
     if (sa->del_pending && sa->req_kind == REQ_NONE)
         return 0;   /* due now */
     if (sa->req_kind != REQ_NONE)
@@ -340,4 +361,10 @@ ike_time_t ike_sa_deadline(const struct ike_ctx *ctx, const struct ike_sa *sa)
             t = tmin(t, sa->ike_rekey_at);
     }
     return t;
+}
+
+ike_time_t ike_sa_deadline(const struct ike_ctx *ctx, const struct ike_sa *sa)
+{
+    ike_time_t t = sa->v1 ? ikev1_sa_deadline(sa) : v2_deadline(sa);
+    return tmin(t, ike_sa_keepalive_deadline(sa));
 }

@@ -24,6 +24,10 @@
 typedef uint64_t ike_time_t;
 #define IKE_TIME_NEVER UINT64_MAX
 
+/* UDP ports: IKE, and NAT traversal (RFC 7296 §2.23, RFC 3947/3948). */
+#define IKE_PORT 500
+#define IKE_NATT_PORT 4500
+
 /* Return values of every function that can fail. */
 enum ike_status {
     IKE_OK = 0,
@@ -112,10 +116,11 @@ struct ike_peer_config {
     unsigned n_ike;
     struct ike_suite esp[IKE_MAX_SUITES];
     unsigned n_esp;
-    uint32_t ike_lifetime_s;       /* rekeyed at 90% (initiator); IKE_R_EXPIRED at 100%; 0 = none */
+    uint32_t ike_lifetime_s;       /* rekeyed at 85-90% (initiator); IKE_R_EXPIRED at 100%; 0 = none */
     uint32_t child_lifetime_s;
     uint64_t child_lifetime_kb;
     uint32_t dpd_interval_s;       /* liveness check of an idle SA; 0 = off */
+    uint32_t nat_keepalive_s;      /* NAT keepalives (RFC 3948 §2.3) while a NAT is in front of us; 0 = off */
     uint32_t reqid;                /* opaque to the core; returned in child events */
 };
 
@@ -131,9 +136,9 @@ struct ike_child_sa {
     uint16_t integ_key_len;        /* bytes; 0 with AEAD */
     uint8_t ip_proto;              /* traffic selector protocol: 47 (GRE) */
     bool transport;                /* always true here; kept explicit for the kernel */
-    struct sockaddr_storage local, remote;
-    bool udp_encap;                /* NAT detected: ESP in UDP 4500 */
-    uint16_t encap_sport, encap_dport;
+    struct sockaddr_storage local, remote; /* the addresses as this side sees them */
+    bool udp_encap;                /* NAT detected: ESP in UDP (RFC 3948) */
+    uint16_t encap_sport, encap_dport; /* host order: our NAT-T port, the peer's as we see it */
     uint32_t lifetime_soft_s, lifetime_hard_s;
     uint64_t lifetime_soft_kb, lifetime_hard_kb;
     uint32_t reqid;
@@ -148,6 +153,8 @@ enum ike_event_type {
     IKE_EV_CHILD_REKEYED, /* child: the new SA; old_spi_in/out: delete after a grace period */
     IKE_EV_CHILD_DOWN,    /* child: remove (keys zeroed) */
     IKE_EV_ERROR,         /* error: a negotiation failed, with the reason */
+    IKE_EV_PEER_MOVED,    /* moved: the peer's NAT mapping changed; re-aim the peer's CHILD SAs */
+    IKE_EV_CHILD_SWITCH,  /* child: a rekey's old SA (SPIs only) is deleted: send on the new one */
 };
 
 /*
@@ -158,12 +165,17 @@ enum ike_event_type {
  * then removed exactly once; at rest there is one CHILD SA per peer.
  *
  *  - Rekey (RFC 7296 §2.8): CHILD_REKEYED(new, old SPIs). No CHILD_DOWN for
- *    the old SA.
+ *    the old SA. Once the old SA's DELETE is done (both sides have the new
+ *    SA in both directions): CHILD_SWITCH(old SPIs), for a caller that holds
+ *    the new outbound SA back in case the peer's inbound one is not in yet:
+ *    it sends on the new one from then on. (A peer that never deletes the
+ *    old SA: no CHILD_SWITCH.)
  *  - Both sides rekey at once (§2.8.1): both new SAs are made and announced,
  *    CHILD_REKEYED(new1, old) and CHILD_REKEYED(new2, old), in either order;
  *    then CHILD_DOWN(redundant one, IKE_R_REPLACED) (with reordered packets
  *    possibly before the second CHILD_REKEYED). The survivor is the same SA
- *    on both sides.
+ *    on both sides. IKEv1 Quick Modes of both sides at once: the same
+ *    events, by the same nonce rule (ikev1_collision.c).
  *  - IKE SA rekey (§2.8.2; both at once too): IKE_UP for each new IKE SA,
  *    IKE_DOWN(IKE_R_REPLACED) for the old and any redundant one. The CHILD
  *    SA moves to the survivor: no CHILD events.
@@ -203,6 +215,12 @@ struct ike_event {
             const uint8_t *data; /* valid until the next ike_next_event call */
             size_t len;
             struct sockaddr_storage src, dst;
+            /*
+             * From IKE_NATT_PORT the caller puts the non-ESP marker (4 zero
+             * bytes, RFC 3948 §2.2) before data, except for a NAT keepalive:
+             * the one byte 0xFF, sent as it is.
+             */
+            bool keepalive;
         } send;
         struct {
             uint64_t spi_i, spi_r; /* IKE SPIs / ISAKMP cookies */
@@ -221,6 +239,16 @@ struct ike_event {
             enum ike_reason reason;
             const char *detail;  /* a sentence for the log; never holds secrets */
         } error;
+        /*
+         * An authenticated message came from a new address or port of a
+         * peer behind a NAT (RFC 7296 §2.23; IKEv1 likewise): IKE now talks
+         * to remote, and every CHILD SA of the peer (reqid), the ones in a
+         * rekey's grace period too, must send its UDP-encapsulated ESP there.
+         */
+        struct {
+            struct sockaddr_storage local, remote, old_remote;
+            uint32_t reqid;
+        } moved;
     } u;
 };
 
@@ -269,7 +297,9 @@ int ike_delete_ike(struct ike_ctx *ctx, ike_time_t now, uint32_t peer_id);
 
 /*
  * A datagram received on UDP 500 (or 4500 with the non-ESP marker already
- * stripped). src/dst are the packet's addresses and ports. Returns IKE_OK or
+ * stripped; keepalives dropped by the caller). src/dst are the packet's
+ * addresses and ports. With a NAT detected (§2.23) the core moves the IKE SA
+ * to port 4500 itself: its SEND events say which ports to use. Returns IKE_OK or
  * IKE_ERR_DROPPED (the reason is counted in ike_stats); never crashes on any
  * input, never reads past len.
  */

@@ -52,7 +52,7 @@ static int chain_seeds(const char *dir)
     peer.cfg.n_esp = 2;
     peer.cfg.child_lifetime_s = 3600;
     peer.cfg.child_lifetime_kb = 4608000;
-    ikev1_p2_props(&peer, 0x01020304, &prop);
+    ikev1_p2_props(&peer, 0x01020304, IKEV1_ENCAP_TRANSPORT, &prop);
     ikev1_enc_init(&e, buf + 1, sizeof(buf) - 1, false);
     ikev1_put_sa(&e, &prop, 1);
     ikev1_put_nonce(&e, nonce, sizeof(nonce));

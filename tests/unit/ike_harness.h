@@ -2,7 +2,8 @@
  * Two ikecore contexts in one process (not a test suite itself: included by
  * the test_ikev2_*.c suites). Deterministic randomness (SHA-256 over a seed
  * and a counter), a fake clock, packets shuttled between the two with a hook
- * to drop, duplicate or hold them back, and every event recorded.
+ * to drop, duplicate or hold them back, another to rewrite their addresses
+ * (a NAT), and every event recorded.
  */
 #ifndef TESTS_IKE_HARNESS_H
 #define TESTS_IKE_HARNESS_H
@@ -86,18 +87,29 @@ struct h_pkt {
     int to;             /* 0: a, 1: b */
     uint8_t *data;
     size_t len;
+    struct sockaddr_storage src, dst;
 };
 
 #define H_MAX_PKT 64
 struct h_pair;
 /* Returns how many copies to deliver now (0 drops); may set *hold to delay it to the next pump. */
 typedef int (*h_filter)(struct h_pair *p, int to, const uint8_t *d, size_t n, void *arg);
+/*
+ * Rewrites the addresses of a datagram on its way to side `to`, given those
+ * of its SEND event (a NAT); false drops it (no mapping). Without one every
+ * packet to side i comes from the other side's addr to s[i].addr, whatever
+ * the SEND event said.
+ */
+typedef bool (*h_route)(struct h_pair *p, int to, struct sockaddr_storage *src,
+                        struct sockaddr_storage *dst, void *arg);
 
 struct h_pair {
     struct h_side s[2];
     ike_time_t now;
     h_filter filter;
     void *filter_arg;
+    h_route route;
+    void *route_arg;
     unsigned delivered[2];
     struct h_pkt held[H_MAX_PKT];   /* for reordering tests */
     unsigned n_held;
@@ -214,7 +226,9 @@ static inline void h_free(struct h_pair *p)
         free(p->held[k].data);
 }
 
-static inline void h_deliver(struct h_pair *p, int to, const uint8_t *d, size_t n)
+static inline void h_deliver_at(struct h_pair *p, int to, const uint8_t *d, size_t n,
+                                const struct sockaddr_storage *src,
+                                const struct sockaddr_storage *dst)
 {
     p->delivered[to]++;
     if (n > p->last_cap[to]) {
@@ -226,8 +240,22 @@ static inline void h_deliver(struct h_pair *p, int to, const uint8_t *d, size_t 
     }
     memcpy(p->last_pkt[to], d, n);
     p->last_len[to] = n;
-    ike_input(p->s[to].ctx, p->now, d, n, (const struct sockaddr *)&p->s[!to].addr,
-              (const struct sockaddr *)&p->s[to].addr);
+    ike_input(p->s[to].ctx, p->now, d, n, (const struct sockaddr *)src,
+              (const struct sockaddr *)dst);
+}
+
+static inline void h_deliver(struct h_pair *p, int to, const uint8_t *d, size_t n)
+{
+    h_deliver_at(p, to, d, n, &p->s[!to].addr, &p->s[to].addr);
+}
+
+/* Where a SEND event's datagram arrives (through p->route, or between the sides' addrs). */
+static inline bool h_addrs_of(struct h_pair *p, int to, const struct ike_event *ev,
+                              struct sockaddr_storage *src, struct sockaddr_storage *dst)
+{
+    *src = p->route ? ev->u.send.src : p->s[!to].addr;
+    *dst = p->route ? ev->u.send.dst : p->s[to].addr;
+    return !p->route || p->route(p, to, src, dst, p->route_arg);
 }
 
 /* Drain both queues, delivering packets, until nothing moves. */
@@ -240,7 +268,9 @@ static inline void h_pump(struct h_pair *p)
             struct ike_event ev;
             while (ike_next_event(p->s[i].ctx, &ev) == 1) {
                 moved = true;
-                if (ev.type == IKE_EV_SEND) {
+                struct sockaddr_storage src, dst;
+                if (ev.type == IKE_EV_SEND && !ev.u.send.keepalive &&  /* the caller drops those */
+                    h_addrs_of(p, !i, &ev, &src, &dst)) {
                     int copies = p->filter ? p->filter(p, !i, ev.u.send.data, ev.u.send.len,
                                                        p->filter_arg) : 1;
                     if (copies < 0 && p->n_held < H_MAX_PKT) {   /* hold back */
@@ -249,11 +279,14 @@ static inline void h_pump(struct h_pair *p)
                         h->len = ev.u.send.len;
                         h->data = malloc(h->len);
                         memcpy(h->data, ev.u.send.data, h->len);
+                        h->src = src;
+                        h->dst = dst;
                     }
                     for (int c = 0; c < copies; c++)
-                        h_deliver(p, !i, ev.u.send.data, ev.u.send.len);
-                    ev.u.send.data = NULL;
+                        h_deliver_at(p, !i, ev.u.send.data, ev.u.send.len, &src, &dst);
                 }
+                if (ev.type == IKE_EV_SEND)
+                    ev.u.send.data = NULL;
                 if (p->s[i].n_ev < H_MAX_EV)
                     p->s[i].ev[p->s[i].n_ev++] = ev;
             }
@@ -267,7 +300,8 @@ static inline void h_release(struct h_pair *p)
     unsigned n = p->n_held;
     p->n_held = 0;
     for (unsigned k = 0; k < n; k++) {
-        h_deliver(p, p->held[k].to, p->held[k].data, p->held[k].len);
+        h_deliver_at(p, p->held[k].to, p->held[k].data, p->held[k].len, &p->held[k].src,
+                     &p->held[k].dst);
         free(p->held[k].data);
     }
     h_pump(p);
@@ -310,6 +344,29 @@ static inline unsigned h_count(const struct h_side *s, enum ike_event_type t)
 }
 
 /* Initiate from side 0 and run for up to a minute of fake time. */
+/*
+ * The CHILD SAs a side's kernel would hold, as tunneld keeps it: CHILD_UP
+ * adds, CHILD_REKEYED adds the new one and (after its grace period) removes
+ * the old SPIs it names, CHILD_DOWN removes. Returns how many; *one: the last.
+ */
+static inline unsigned h_live_children(const struct h_side *s, const struct ike_child_sa **one)
+{
+    const struct ike_child_sa *set[H_MAX_EV];
+    unsigned n = 0;
+    for (unsigned i = 0; i < s->n_ev; i++) {
+        const struct ike_event *e = &s->ev[i];
+        uint32_t gone = e->type == IKE_EV_CHILD_DOWN      ? e->u.child.sa.spi_in
+                        : e->type == IKE_EV_CHILD_REKEYED ? e->u.child.old_spi_in : 0;
+        for (unsigned k = 0; gone && k < n; k++)
+            if (set[k]->spi_in == gone)
+                set[k--] = set[--n];
+        if (e->type == IKE_EV_CHILD_UP || e->type == IKE_EV_CHILD_REKEYED)
+            set[n++] = &e->u.child.sa;
+    }
+    *one = n ? set[n - 1] : NULL;
+    return n;
+}
+
 static inline void h_handshake(struct h_pair *p)
 {
     ike_initiate(p->s[0].ctx, p->now, p->s[0].peer);

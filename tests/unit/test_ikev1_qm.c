@@ -4,6 +4,7 @@
  * SAs), DPD (RFC 3706), rekeying of the IPsec SA and of the ISAKMP SA, the
  * soft lifetimes, a restarted peer (INITIAL-CONTACT) and peer removal.
  */
+#include "../../ikecore/ikev1_int.h"
 #include "ikev1_harness.h"
 
 static const struct ike_suite esps[] = {
@@ -195,7 +196,50 @@ START_TEST(rekey_child)
 }
 END_TEST
 
-/* At 90% of its lifetime the initiator makes a new IPsec SA on its own. */
+/* Sends of side 0's Informational exchanges seen so far (filter below). */
+static unsigned info_from0;
+static int count_info(struct h_pair *p, int to, const uint8_t *d, size_t n, void *arg)
+{
+    (void)p; (void)arg;
+    info_from0 += to == 1 && v1_exchange(d, n) == 5;
+    return 1;
+}
+
+/*
+ * A rekey's initiator sends on the new SA, and deletes the old one, only
+ * IKEV1_DEL_OLD_MS after message 3 (a responder drops the old pair on the
+ * DELETE and installs the new one on message 3): CHILD_SWITCH, then DELETE.
+ */
+START_TEST(rekey_deletes_old_after_a_pause)
+{
+    up();
+    P.filter = count_info;
+    info_from0 = 0;
+    ck_assert_int_eq(ike_rekey_child(P.s[0].ctx, P.now, P.s[0].peer), IKE_OK);
+    h_run(&P, P.now + IKEV1_DEL_OLD_MS / 2);
+    assert_rekeyed(0);
+    ck_assert_uint_eq(h_count(&P.s[0], IKE_EV_CHILD_SWITCH), 0);
+    ck_assert_uint_eq(info_from0, 0);
+    unsigned before = P.s[0].n_ev;
+    h_run(&P, P.now + IKEV1_DEL_OLD_MS);
+    const struct ike_event *sw = h_find(&P.s[0], IKE_EV_CHILD_SWITCH, 0);
+    ck_assert_ptr_nonnull(sw);
+    ck_assert_uint_eq(info_from0, 1);
+    /* the switch came before the DELETE went out (the next SEND after it) */
+    unsigned k = (unsigned)(sw - P.s[0].ev);
+    ck_assert_uint_ge(k, before);
+    ck_assert_uint_eq(sw->u.child.sa.spi_in, h_find(&P.s[0], IKE_EV_CHILD_UP, 0)->u.child.sa.spi_in);
+    bool send_after = false;
+    for (unsigned j = k + 1; j < P.s[0].n_ev; j++)
+        send_after |= P.s[0].ev[j].type == IKE_EV_SEND;
+    ck_assert(send_after);
+    for (unsigned j = before; j < k; j++)
+        ck_assert_int_ne(P.s[0].ev[j].type, IKE_EV_SEND);
+    ck_assert_uint_eq(h_count(&P.s[1], IKE_EV_CHILD_DOWN), 0);
+}
+END_TEST
+
+/* At 85-90 % of its lifetime the initiator makes a new IPsec SA on its own. */
 START_TEST(child_soft_lifetime_rekeys)
 {
     P.s[0].pc.child_lifetime_s = P.s[1].pc.child_lifetime_s = 100;
@@ -332,6 +376,35 @@ static int drop_qm(struct h_pair *p, int to, const uint8_t *d, size_t n, void *a
     return k < 32 && (q->mask >> k & 1) ? 0 : 1;
 }
 
+/* Quick Mode messages to side 1 after the first one are lost. */
+static int drop_qm_after_first(struct h_pair *p, int to, const uint8_t *d, size_t n, void *arg)
+{
+    unsigned *seen = arg;
+    (void)p;
+    if (to != 1 || v1_exchange(d, n) != 32)
+        return 1;
+    return (*seen)++ == 0;
+}
+
+/*
+ * The responder of a rekey installs the new pair with its message 2: the
+ * initiator sends on it once it has read message 2, before message 3 could
+ * arrive. Message 3 lost: the responder has the pair all the same.
+ */
+START_TEST(rekey_responder_installs_with_message_2)
+{
+    static unsigned seen;
+    up();
+    seen = 0;
+    P.filter = drop_qm_after_first;
+    P.filter_arg = &seen;
+    ck_assert_int_eq(ike_rekey_child(P.s[0].ctx, P.now, P.s[0].peer), IKE_OK);
+    h_run(&P, P.now + 1000);
+    ck_assert_uint_ge(seen, 2);     /* message 3 went out, and was lost */
+    assert_rekeyed(0);
+}
+END_TEST
+
 START_TEST(lost_quick_mode_messages)
 {
     static struct qm_drop which;
@@ -358,6 +431,8 @@ static Suite *suite(void)
     tcase_add_test(tc, delete_ike);
     tcase_add_test(tc, peer_remove);
     tcase_add_test(tc, rekey_child);
+    tcase_add_test(tc, rekey_deletes_old_after_a_pause);
+    tcase_add_test(tc, rekey_responder_installs_with_message_2);
     tcase_add_test(tc, child_soft_lifetime_rekeys);
     tcase_add_test(tc, rekey_ike);
     tcase_add_test(tc, rekey_ike_command);

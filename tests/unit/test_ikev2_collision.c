@@ -59,33 +59,10 @@ static void cross(command cmd_a, command cmd_b)
     cross_with(cmd_a, cmd_b, h_hold_all);
 }
 
-/*
- * The CHILD SAs a side's kernel would hold, as tunneld keeps it: CHILD_UP
- * adds, CHILD_REKEYED adds the new one and (after its grace period) removes
- * the old SPIs it names, CHILD_DOWN removes. Returns how many; *one: the last.
- */
-static unsigned live_children(const struct h_side *s, const struct ike_child_sa **one)
-{
-    const struct ike_child_sa *set[H_MAX_EV];
-    unsigned n = 0;
-    for (unsigned i = 0; i < s->n_ev; i++) {
-        const struct ike_event *e = &s->ev[i];
-        uint32_t gone = e->type == IKE_EV_CHILD_DOWN      ? e->u.child.sa.spi_in
-                        : e->type == IKE_EV_CHILD_REKEYED ? e->u.child.old_spi_in : 0;
-        for (unsigned k = 0; gone && k < n; k++)
-            if (set[k]->spi_in == gone)
-                set[k--] = set[--n];
-        if (e->type == IKE_EV_CHILD_UP || e->type == IKE_EV_CHILD_REKEYED)
-            set[n++] = &e->u.child.sa;
-    }
-    *one = n ? set[n - 1] : NULL;
-    return n;
-}
-
 static const struct ike_child_sa *live_child(const struct h_side *s)
 {
     const struct ike_child_sa *c;
-    return live_children(s, &c) == 1 ? c : NULL;
+    return h_live_children(s, &c) == 1 ? c : NULL;
 }
 
 /* Exactly one live CHILD SA per side, the same pair crosswise, the same keys. */
@@ -155,7 +132,7 @@ static void assert_usable_then_clean(void)
     h_run(&P, P.now + 1000);
     for (int i = 0; i < 2; i++) {
         const struct ike_child_sa *c;
-        ck_assert_uint_eq(live_children(&P.s[i], &c), 0);
+        ck_assert_uint_eq(h_live_children(&P.s[i], &c), 0);
         ck_assert_ptr_null(live_ike(&P.s[i]));
         ck_assert_uint_eq(ike_next_deadline(P.s[i].ctx), IKE_TIME_NEVER);
         ck_assert_uint_eq(h_count(&P.s[i], IKE_EV_ERROR), 0);

@@ -192,10 +192,14 @@ START_TEST(no_common_esp_proposal)
 }
 END_TEST
 
-/* The initiator's selectors do not cover the address it really sends from. */
+/*
+ * The initiator's selectors do not cover the address it really sends from.
+ * Another address of the same family looks like a NAT, whose selectors
+ * carry an address nobody can check (§2.23.1): another family it must be.
+ */
 START_TEST(ts_unacceptable)
 {
-    h_addr(&P.s[0].pc.local, "192.0.2.9", 500);
+    h_addr(&P.s[0].pc.local, "2001:db8::9", 500);
     P.s[0].pc.local_id = (struct ike_id){.type = IKE_ID_FQDN, .len = 5, .data = "a.net"};
     P.s[1].pc.remote_id = P.s[0].pc.local_id;
     start();
