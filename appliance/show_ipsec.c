@@ -22,11 +22,16 @@ static void ipsec_print_ident(FILE *out, const char *label, struct json_object *
 
 static void ipsec_print_esp(FILE *out, struct json_object *sa)
 {
-    char spi[64], kb[24], s[24], win[24], pkts[24], bytes[24];
+    char spi[64], kb[24], s[24], win[24], pkts[24], bytes[24], lp[24], rp[24];
     fprintf(out, "      spi: %s\n", ctl_fmt_spi(ctl_get(sa, "spi"), spi, sizeof(spi)));
     fprintf(out, "        transform: %s ,\n", ctl_str_or(sa, "transform", "-"));
     fprintf(out, "        in use settings ={%s%s, }\n", ctl_str_or(sa, "mode", "-"),
             ctl_bool(sa, "udp_encap") ? " UDP-Encaps" : "");
+    /* IOS shows only the peer's port; behind a NAT both ends of the UDP are worth a line. */
+    if (ctl_bool(sa, "udp_encap"))
+        fprintf(out, "        udp encaps: local port %s, remote port %s\n",
+                ctl_fmt_int(sa, "encap_local_port", lp, sizeof(lp)),
+                ctl_fmt_int(sa, "encap_remote_port", rp, sizeof(rp)));
     ctl_fmt_int(sa, "remaining_s", s, sizeof(s));
     if (ctl_int_or(sa, "remaining_kb", -1) < 0)
         fprintf(out, "        sa timing: remaining key lifetime (sec): (%s)\n", s);

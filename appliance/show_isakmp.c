@@ -40,7 +40,7 @@ static int isakmp_addr_width(struct json_object *result, bool v6)
 
 static void isakmp_print_sa(FILE *out, struct json_object *sa, int w)
 {
-    char conn[24], est[24], rem[24];
+    char conn[24], est[24], rem[24], lp[24], rp[24];
     fprintf(out, "%-*s %-*s %-14s %7s %-11s %-7s %s\n", w, ctl_str_or(sa, "remote", "-"), w,
             ctl_str_or(sa, "local", "-"), ctl_str_or(sa, "state", "-"),
             ctl_fmt_int(sa, "conn_id", conn, sizeof(conn)), ctl_str_or(sa, "status", "-"),
@@ -51,6 +51,15 @@ static void isakmp_print_sa(FILE *out, struct json_object *sa, int w)
     fprintf(out, "      NAT-T (Y/N): %s, Active/Remaining Time: %s/%s sec\n",
             ctl_bool(sa, "nat") ? "Y" : "N", ctl_fmt_int(sa, "established_s", est, sizeof(est)),
             ctl_fmt_int(sa, "lifetime_remaining_s", rem, sizeof(rem)));
+    /* IOS's words: a NAT "inside" is in front of us, "outside" in front of the peer. */
+    bool in = ctl_bool(sa, "nat_local"), outside = ctl_bool(sa, "nat_remote");
+    fprintf(out, "      Local port %s, remote port %s%s\n",
+            ctl_fmt_int(sa, "local_port", lp, sizeof(lp)),
+            ctl_fmt_int(sa, "remote_port", rp, sizeof(rp)),
+            in && outside ? ", NAT-T is detected inside and outside"
+            : in          ? ", NAT-T is detected inside"
+            : outside     ? ", NAT-T is detected outside"
+                          : "");
 }
 
 static void isakmp_print_family(FILE *out, struct json_object *result, bool v6)

@@ -78,6 +78,8 @@ static void convert_peer(const struct peer_src *p, struct cfg_peer *out)
     out->at.ifname = p->ifname.set ? p->ifname.at : p->at;
     out->at.inner = p->inner.at;
     out->at.key = p->key.at;
+    out->at.local_id = p->layer.local_id.set ? p->layer.local_id.at : p->address.at;
+    out->at.remote_id = p->layer.remote_id.set ? p->layer.remote_id.at : p->address.at;
 }
 
 /* The site's profile, looked up once: a missing default is one error, not one per peer. */

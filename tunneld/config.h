@@ -63,10 +63,11 @@ struct cfg_peer {
     uint32_t esp_lifetime_s;
     uint64_t esp_lifetime_kb; /* 0: no byte limit */
     uint32_t dpd_s;           /* 0: off */
+    uint32_t nat_keepalive_s; /* 0: off; sent only while we are behind a NAT */
     unsigned ospf_hello, ospf_dead;
     struct cfg_tunnel tunnel;
     struct {
-        struct cfg_mark name, address, ifname, inner, key;
+        struct cfg_mark name, address, ifname, inner, key, local_id, remote_id;
     } at;
 };
 
@@ -98,9 +99,10 @@ int config_check_file(const char *path, const char *profile_path, struct diag *d
                       struct tunneld_config **out);
 
 /*
- * Fills in every peer's GRE key and inner /31 from our WAN address (and
- * the peer's), where the file did not give them, and checks that no two
- * peers ended up with the same ones. config_load does this when the WAN is
+ * Fills in every peer's GRE key and inner /31 from the pair of IKE
+ * identities (which default to our WAN address and the peer's), where the
+ * file did not give them, and checks that no two peers ended up with the
+ * same ones. config_load does this when the WAN is
  * an address; the daemon calls it once the WAN interface has one.
  */
 int config_derive(struct tunneld_config *c, const struct ip_addr *wan, struct diag *d);

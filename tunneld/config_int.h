@@ -110,7 +110,7 @@ struct cfg_layer {
     struct opt_bool pfs, esn;
     struct opt_u32 esp_lifetime;
     struct opt_u64 esp_lifetime_kb;
-    struct opt_u32 dpd;
+    struct opt_u32 dpd, nat_keepalive;
     struct opt_u32 ospf_hello, ospf_dead;
 };
 

@@ -15,6 +15,7 @@
 #define DEF_IKE_LIFETIME 86400
 #define DEF_ESP_LIFETIME 3600
 #define DEF_DPD 30
+#define DEF_NAT_KEEPALIVE 20 /* RFC 3948 §2.3 suggests 20 s */
 #define DEF_OSPF_HELLO 10
 #define DEF_OSPF_DEAD 40
 
@@ -171,6 +172,7 @@ int resolve_peer(const struct profile *prof, const struct cfg_layer *ov, struct 
     out->esp_lifetime_s = PICK(ov, pl, esp_lifetime, DEF_ESP_LIFETIME);
     out->esp_lifetime_kb = PICK(ov, pl, esp_lifetime_kb, 0);
     out->dpd_s = PICK(ov, pl, dpd, DEF_DPD);
+    out->nat_keepalive_s = PICK(ov, pl, nat_keepalive, DEF_NAT_KEEPALIVE);
     out->ospf_hello = PICK(ov, pl, ospf_hello, DEF_OSPF_HELLO);
     out->ospf_dead = PICK(ov, pl, ospf_dead, DEF_OSPF_DEAD);
     if (ov && ov->local_id.set)

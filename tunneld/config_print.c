@@ -66,6 +66,9 @@ static void print_peer(FILE *out, const struct cfg_peer *p)
     fprintf(out, "  dpd %s", p->dpd_s ? "" : "off");
     if (p->dpd_s)
         fprintf(out, "%" PRIu32 " s", p->dpd_s);
+    fprintf(out, ", nat-keepalive %s", p->nat_keepalive_s ? "" : "off");
+    if (p->nat_keepalive_s)
+        fprintf(out, "%" PRIu32 " s", p->nat_keepalive_s);
     fprintf(out, ", ospf hello %u s, dead %u s\n", p->ospf_hello, p->ospf_dead);
     print_tunnel(out, &p->tunnel);
 }

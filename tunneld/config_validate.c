@@ -93,6 +93,23 @@ static void peer_tunnel(const struct site_src *s, const struct peer_src *p, cons
     }
 }
 
+static bool same_id(const struct ike_id *a, const struct ike_id *b)
+{
+    return a->type == b->type && a->len == b->len && memcmp(a->data, b->data, a->len) == 0;
+}
+
+#define SAME_IDS_MSG                                                                               \
+    "peer '%s': ike.local-id and ike.remote-id are the same identity: the tunnel's GRE key and "  \
+    "/31 derive from the pair; give the two ends different ids"
+
+/* Both written: wrong whatever the WAN turns out to be (derive_one checks the rest). */
+static void peer_ids(const struct peer_src *p, const char *file, struct diag *d)
+{
+    const struct opt_id *l = &p->layer.local_id, *r = &p->layer.remote_id;
+    if (l->set && r->set && same_id(&l->v, &r->v))
+        diag_add(d, file, l->at.line, l->at.col, SAME_IDS_MSG, p->name);
+}
+
 int validate_site_file(const struct site_file_src *s, struct tunneld_config *c, struct diag *d)
 {
     size_t before = diag_count(d);
@@ -102,23 +119,49 @@ int validate_site_file(const struct site_file_src *s, struct tunneld_config *c, 
         if (p->address.set)
             peer_address(&s->site, p, c->file, d);
         peer_tunnel(&s->site, p, c->file, d);
+        peer_ids(p, c->file, d);
         for (unsigned j = 0; j < i; j++)
             peer_pairs(p, &s->peers[j], c, i, j, d);
     }
     return diag_count(d) == before ? 0 : -1;
 }
 
-static void derive_one(struct cfg_peer *p, const struct ip_addr *wan)
+/* The identities IKE uses: type 0 stands for the WAN address of that side. */
+static void pair_ids(const struct cfg_peer *p, const struct ip_addr *wan, struct ike_id *local,
+                     struct ike_id *remote)
+{
+    if (p->local_id.type)
+        *local = p->local_id;
+    else
+        derive_id_of_addr(wan, local);
+    if (p->remote_id.type)
+        *remote = p->remote_id;
+    else
+        derive_id_of_addr(&p->address, remote);
+}
+
+/*
+ * From the identities, not the addresses: behind a NAT the two ends see
+ * different addresses (the spoke its private one) but agree on the ids.
+ */
+static void derive_one(const struct tunneld_config *c, struct cfg_peer *p,
+                       const struct ip_addr *wan, struct diag *d)
 {
     struct derived_pair dp;
-    if (derive_pair(wan, &p->address, &dp) < 0)
+    struct ike_id local, remote;
+    pair_ids(p, wan, &local, &remote);
+    if (derive_pair_ids(&local, &remote, &dp) < 0) {
+        const struct cfg_mark *at = p->local_id.type ? &p->at.local_id : &p->at.remote_id;
+        if (!p->local_id.type || !p->remote_id.type) /* both written: peer_ids said so */
+            diag_add(d, c->file, at->line, at->col, SAME_IDS_MSG, p->name);
         return;
+    }
     if (!p->tunnel.key_given)
         p->tunnel.key = dp.key;
     if (!p->tunnel.inner_given)
         p->tunnel.inner_net = dp.inner_net;
-    derive_inner_ends(p->tunnel.inner_net, wan, &p->address, &p->tunnel.inner_local,
-                      &p->tunnel.inner_remote);
+    derive_inner_ends_ids(p->tunnel.inner_net, &local, &remote, &p->tunnel.inner_local,
+                          &p->tunnel.inner_remote);
     p->tunnel.derived = true;
 }
 
@@ -196,7 +239,7 @@ int config_derive(struct tunneld_config *c, const struct ip_addr *wan, struct di
     for (unsigned i = 0; i < c->n_peers; i++) {
         struct cfg_peer *p = &c->peers[i];
         if (p->address.family && wan_pair_ok(c, p, wan, d) == 0) {
-            derive_one(p, wan);
+            derive_one(c, p, wan, d);
             derived_in_lan(c, p, d);
         }
     }

@@ -40,6 +40,14 @@ static struct json_object *sa_json(const struct peer *p, const struct peer_sa *s
     j_str(o, "transform", tf);
     j_str(o, "mode", "Transport");
     j_bool(o, "udp_encap", sa->udp_encap);
+    /* ESP in UDP (RFC 3948): our NAT-T port and the peer's as its NAT presents it. */
+    if (sa->udp_encap) {
+        j_int(o, "encap_local_port", sa->encap_sport);
+        j_int(o, "encap_remote_port", sa->encap_dport);
+    } else {
+        j_null(o, "encap_local_port");
+        j_null(o, "encap_remote_port");
+    }
     bool pending = !in && !sa->out_installed;
     if (pending || xfrm_state_stats(p->d->nl.xfrm, in ? &p->local : &p->remote, spi, &st, &e) < 0) {
         log_msg(&p->d->log, LOG_L_DEBUG, p->cfg.name, "%s", e.text);
@@ -112,14 +120,15 @@ static struct json_object *peer_json(struct daemon *d, const struct peer *p)
     j_str(o, "interface", p->gre.ifname);
     json_object_object_add(o, "local_ident", ident(&d->wan.addr));
     json_object_object_add(o, "remote_ident", ident(&p->cfg.address));
+    const struct peer_sa *cur = current(p);
     j_addr(o, "current_peer", &p->cfg.address);
-    j_int(o, "port", 500);
+    /* Where the peer's ESP goes: its NAT-T port as we see it, or IKE's with no NAT. */
+    j_int(o, "port", cur && cur->udp_encap ? cur->encap_dport : 500);
     counters(o, &t);
     j_addr(o, "local_endpoint", &d->wan.addr);
     j_addr(o, "remote_endpoint", &p->cfg.address);
     j_int(o, "path_mtu", d->wan.mtu);
     j_int(o, "ip_mtu", p->gre.mtu);
-    const struct peer_sa *cur = current(p);
     j_bool(o, "pfs", cur ? cur->suite.dh != 0 : p->cfg.pfs);
     uint16_t group = cur ? cur->suite.dh : 0;
     j_str(o, "dh_group", group ? proposal_dh_name(group) : NULL);

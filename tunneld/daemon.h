@@ -44,7 +44,19 @@ struct peer_sa {
     uint64_t retire_at; /* 0: in use; else removed then (replaced by a rekey) */
     struct ike_suite suite;
     bool udp_encap;
+    uint16_t encap_sport, encap_dport; /* ours, the peer's as we see it (NAT-T; host order) */
     bool out_installed; /* a rekey's outbound state goes in after OUT_DELAY_MS */
+};
+
+/*
+ * A rekey's outbound state, held back until the peer can decrypt it
+ * (peer_sa.c). Two at once when rekeys cross (RFC 7296 §2.8.1), each with
+ * its own time.
+ */
+#define PEER_MAX_OUT_PENDING 2
+struct peer_out_pending {
+    struct ike_child_sa sa; /* keys: wiped once installed or dropped */
+    uint64_t due;           /* installed then at the latest */
 };
 
 struct daemon;
@@ -63,12 +75,13 @@ struct peer {
     struct peer_sa sa[PEER_MAX_SAS];
     unsigned n_sa;
     struct loop_timer retire_timer; /* the earliest retire_at */
-    struct loop_timer out_timer;    /* installs out_pending's outbound state */
-    struct ike_child_sa out_pending; /* keys: wiped once installed */
-    bool has_out_pending;
+    struct loop_timer out_timer;    /* the earliest out_pending[].due */
+    struct peer_out_pending out_pending[PEER_MAX_OUT_PENDING]; /* oldest first */
+    unsigned n_out_pending;
     struct loop_timer retry_timer;  /* re-initiate after a failure, with back-off */
     unsigned retry_s;
     bool reconnect; /* clear crypto isakmp: initiate again once the old SA is down */
+    struct loop_timer restart_timer; /* the peer came back from another address: start afresh */
 };
 
 struct daemon {
@@ -111,15 +124,25 @@ void peer_reconnect_soon(struct peer *p);
 void peer_ike_down(struct peer *p, enum ike_reason why);
 /* FRR configuration of the tunnel; retried by the daemon until it succeeds. */
 int peer_frr_add(struct peer *p);
+/* An IKE SA is up, behind a NAT or not: the GRE MTU makes room for ESP's UDP header or not. */
+void peer_nat_mtu(struct peer *p, bool nat);
+/* Stop and start the peer from the loop (not from inside an ikecore event). */
+void peer_restart_soon(struct peer *p);
 
 /* peer_sa.c: the CHILD SAs of a peer in the kernel. */
 /* Inbound now; outbound now or, for a rekey (delay_out), once the peer can decrypt it. */
 int peer_sa_install(struct peer *p, const struct ike_child_sa *sa, bool delay_out);
 void peer_sa_retire(struct peer *p, uint32_t spi_in, uint32_t grace_ms);
+/* CHILD_DOWN(REPLACED): a held-back newer outbound SA goes in now, spi_in retires. */
+void peer_sa_replaced(struct peer *p, uint32_t spi_in, uint32_t grace_ms);
+/* CHILD_SWITCH: a rekey's old SA is deleted on both sides; held-back outbound SAs go in now. */
+void peer_sa_switch(struct peer *p, uint32_t old_spi_in);
 void peer_sa_remove(struct peer *p, uint32_t spi_in);
 void peer_sa_remove_all(struct peer *p);
 /* The kernel says a state of p reached a byte/packet limit: rekey (hard: it is gone). */
 void peer_sa_expired(struct peer *p, uint32_t spi, bool hard);
+/* The peer's NAT mapping moved to a new port: every UDP-encapsulated state follows (host order). */
+void peer_sa_encap_move(struct peer *p, uint16_t ours, uint16_t theirs);
 
 /* ike_events.c: everything ikecore says, drained after every call into it. */
 void daemon_ike_drain(struct daemon *d);

@@ -88,6 +88,23 @@ undo:
     return -1;
 }
 
+int gre_set_mtu(struct nl_sock *rt, const char *ifname, unsigned mtu, struct errmsg *e)
+{
+    struct rtnl_link *cur = NULL, *change = NULL;
+    int err = rtnl_link_get_kernel(rt, 0, ifname, &cur);
+    if (err >= 0 && !(change = rtnl_link_alloc()))
+        err = -NLE_NOMEM;
+    if (err >= 0) {
+        rtnl_link_set_mtu(change, mtu);
+        err = rtnl_link_change(rt, cur, change, 0);
+    }
+    if (change)
+        rtnl_link_put(change);
+    if (cur)
+        rtnl_link_put(cur);
+    return err < 0 ? nlh_err(e, err, "GRE mtu", ifname) : 0;
+}
+
 int gre_destroy(struct nl_sock *rt, const char *ifname, struct errmsg *e)
 {
     struct rtnl_link *link = rtnl_link_alloc();

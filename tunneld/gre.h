@@ -21,6 +21,8 @@ struct gre_link {
 
 /* Creates the link, adds the inner address, sets it up. EEXIST is an error. */
 int gre_create(struct nl_sock *rt, const struct gre_link *g, struct errmsg *e);
+/* Changes the MTU of a link that exists. */
+int gre_set_mtu(struct nl_sock *rt, const char *ifname, unsigned mtu, struct errmsg *e);
 /* Removes it; a link that is already gone is not an error. */
 int gre_destroy(struct nl_sock *rt, const char *ifname, struct errmsg *e);
 

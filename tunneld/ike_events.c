@@ -3,9 +3,11 @@
  * lines. Called after every call into ikecore, so nothing waits in its queue.
  */
 #include <inttypes.h>
+#include <netinet/in.h>
 #include <string.h>
 
 #include "daemon.h"
+#include "nat.h"
 #include "proposal.h"
 
 /* How long a rekeyed SA keeps decrypting what was already in flight. */
@@ -23,9 +25,55 @@ static void log_child(struct peer *p, const char *what, const struct ike_child_s
 static void on_send(struct daemon *d, const struct ike_event *ev)
 {
     struct errmsg e = {{0}};
-    if (ike_socket_send(&d->sock, ev->u.send.data, ev->u.send.len, &ev->u.send.src,
-                        &ev->u.send.dst, &e) < 0)
+    int rc = ev->u.send.keepalive
+                 ? ike_socket_send_keepalive(&d->sock, &ev->u.send.dst, &e)
+                 : ike_socket_send(&d->sock, ev->u.send.data, ev->u.send.len, &ev->u.send.src,
+                                   &ev->u.send.dst, &e);
+    if (rc < 0)
         log_msg(&d->log, LOG_L_WARNING, ev->peer_name, "%s", e.text);
+}
+
+static uint16_t port_of(const struct sockaddr_storage *ss)
+{
+    if (ss->ss_family == AF_INET6)
+        return ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
+    return ntohs(((const struct sockaddr_in *)ss)->sin_port);
+}
+
+/*
+ * The peer behind a NAT spoke from a new port (its NAT lost the mapping and
+ * made another) or a new address. A port follows in the kernel states; an
+ * address cannot: the GRE link and the policies are bound to the configured
+ * one, so the peer starts afresh.
+ */
+static void on_moved(struct peer *p, const struct ike_event *ev)
+{
+    char now[NAT_ADDR_PORT_STRLEN], was[NAT_ADDR_PORT_STRLEN];
+    nat_addr_port_str(&ev->u.moved.remote, now, sizeof(now));
+    nat_addr_port_str(&ev->u.moved.old_remote, was, sizeof(was));
+    switch (nat_move_kind(&p->remote, &ev->u.moved.remote, &ev->u.moved.old_remote)) {
+    case NAT_MOVE_NONE: return;
+    case NAT_MOVE_ADDRESS:
+        log_msg(&p->d->log, LOG_L_WARNING, p->cfg.name,
+                "peer moved to a new address: now %s (was %s); the tunnel is bound to the "
+                "configured address: restarting the peer", now, was);
+        peer_restart_soon(p);
+        return;
+    case NAT_MOVE_PORT:
+        log_msg(&p->d->log, LOG_L_NOTICE, p->cfg.name, "NAT mapping changed: now %s (was %s)",
+                now, was);
+        peer_sa_encap_move(p, port_of(&ev->u.moved.local), port_of(&ev->u.moved.remote));
+        return;
+    }
+}
+
+static const char *nat_words(bool local, bool remote)
+{
+    if (local && remote)
+        return ", NAT detected on both sides";
+    if (local || remote)
+        return local ? ", NAT detected: we are behind it" : ", NAT detected: the peer is behind it";
+    return "";
 }
 
 static void on_ike(struct peer *p, const struct ike_event *ev)
@@ -35,8 +83,9 @@ static void on_ike(struct peer *p, const struct ike_event *ev)
         proposal_format(&ev->u.ike.suite, PROPOSAL_IKE, suite, sizeof(suite));
         log_msg(&p->d->log, LOG_L_INFO, p->cfg.name, "IKE SA up: IKEv%u, %s, %s%s",
                 ev->u.ike.version, ev->u.ike.initiator ? "initiator" : "responder", suite,
-                ev->u.ike.nat_local || ev->u.ike.nat_remote ? ", NAT detected" : "");
+                nat_words(ev->u.ike.nat_local, ev->u.ike.nat_remote));
         p->retry_s = 0;
+        peer_nat_mtu(p, ev->u.ike.nat_local || ev->u.ike.nat_remote);
         return;
     }
     enum ike_reason r = ev->u.ike.reason;
@@ -58,14 +107,18 @@ static void on_child(struct peer *p, const struct ike_event *ev)
             log_child(p, "rekeyed", sa);
         peer_sa_retire(p, ev->u.child.old_spi_in, REKEY_GRACE_MS);
         break;
+    case IKE_EV_CHILD_SWITCH:
+        peer_sa_switch(p, sa->spi_in);
+        break;
     default:
         /*
          * Replaced (the redundant one of two crossing rekeys, RFC 7296 2.8.1):
-         * packets may still be on their way in it, and our newest outbound
-         * state may be it. Retired like a rekeyed SA, not cut.
+         * packets may still be on their way in it: retired like a rekeyed SA.
+         * Our newest outbound state may be it: we send on the survivor from
+         * now on (peer_sa_replaced).
          */
         if (ev->u.child.reason == IKE_R_REPLACED)
-            peer_sa_retire(p, sa->spi_in, REKEY_GRACE_MS);
+            peer_sa_replaced(p, sa->spi_in, REKEY_GRACE_MS);
         else
             peer_sa_remove(p, sa->spi_in);
         log_msg(&p->d->log, LOG_L_NOTICE, p->cfg.name, "CHILD SA down: SPI in 0x%08" PRIx32
@@ -96,9 +149,14 @@ static void handle(struct daemon *d, const struct ike_event *ev)
         break;
     case IKE_EV_CHILD_UP:
     case IKE_EV_CHILD_REKEYED:
+    case IKE_EV_CHILD_SWITCH:
     case IKE_EV_CHILD_DOWN:
         if (p)
             on_child(p, ev);
+        break;
+    case IKE_EV_PEER_MOVED:
+        if (p)
+            on_moved(p, ev);
         break;
     default: break;
     }

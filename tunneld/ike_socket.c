@@ -116,8 +116,9 @@ ssize_t ike_socket_recv(const struct ike_sockets *s, int fd, uint8_t *buf, size_
         return n;
     /*
      * RFC 3948 §2.2: IKE has 4 zero bytes first. The kernel's UDP_ENCAP
-     * handler eats 1-byte 0xff keepalives and ESP itself; anything else
-     * without the marker is dropped here.
+     * handler (xfrm4_udp_encap_rcv) eats 1-byte 0xff keepalives and takes
+     * ESP itself; what it lets through without the marker (a keepalive
+     * from a kernel that does not eat them, a runt) is dropped here.
      */
     static const uint8_t marker[NON_ESP_MARKER_LEN];
     if (n < NON_ESP_MARKER_LEN || memcmp(buf, marker, NON_ESP_MARKER_LEN) != 0)
@@ -141,5 +142,14 @@ int ike_socket_send(const struct ike_sockets *s, const uint8_t *msg, size_t len,
     };
     if (sendmsg(natt ? s->fd_natt : s->fd_ike, &mh, 0) < 0)
         return errmsg_set(e, "IKE send: %s", strerror(errno));
+    return 0;
+}
+
+int ike_socket_send_keepalive(const struct ike_sockets *s, const struct sockaddr_storage *dst,
+                              struct errmsg *e)
+{
+    static const uint8_t keepalive = 0xff;
+    if (sendto(s->fd_natt, &keepalive, 1, 0, (const struct sockaddr *)dst, sa_len(dst)) < 0)
+        return errmsg_set(e, "NAT keepalive: %s", strerror(errno));
     return 0;
 }

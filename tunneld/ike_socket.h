@@ -27,7 +27,8 @@ void ike_sockets_close(struct ike_sockets *s);
 
 /*
  * Reads one IKE message from fd. Returns its length, 0 for something that
- * is not IKE and was consumed (a NAT keepalive), -1 when nothing is ready.
+ * is not IKE and was consumed (a NAT keepalive the kernel let through), -1
+ * when nothing is ready.
  */
 ssize_t ike_socket_recv(const struct ike_sockets *s, int fd, uint8_t *buf, size_t len,
                         struct sockaddr_storage *src, struct sockaddr_storage *dst);
@@ -35,5 +36,8 @@ ssize_t ike_socket_recv(const struct ike_sockets *s, int fd, uint8_t *buf, size_
 int ike_socket_send(const struct ike_sockets *s, const uint8_t *msg, size_t len,
                     const struct sockaddr_storage *src, const struct sockaddr_storage *dst,
                     struct errmsg *e);
+/* A NAT keepalive (RFC 3948 §2.3): the one byte 0xFF from 4500, without the marker. */
+int ike_socket_send_keepalive(const struct ike_sockets *s, const struct sockaddr_storage *dst,
+                              struct errmsg *e);
 
 #endif

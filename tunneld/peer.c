@@ -32,14 +32,19 @@ static void to_sockaddr(const struct ip_addr *a, uint16_t port, struct sockaddr_
     }
 }
 
-/* The smallest MTU any of the peer's ESP suites allows: both ends then agree whatever is chosen. */
-static unsigned gre_mtu(const struct peer *p)
+/*
+ * The smallest MTU any of the peer's ESP suites allows: both ends then agree
+ * whatever is chosen. Behind a NAT ESP travels in UDP, 8 bytes more; the
+ * link is made before IKE knows, so it starts without them and IKE_UP
+ * lowers it (peer_nat_mtu; docs/config.md "Behind a NAT" says why).
+ */
+static unsigned gre_mtu(const struct peer *p, bool udp_encap)
 {
     if (p->cfg.tunnel.mtu)
         return p->cfg.tunnel.mtu;
     unsigned best = 0;
     for (unsigned i = 0; i < p->cfg.n_esp; i++) {
-        unsigned m = tunnel_mtu(p->d->wan.mtu, &p->cfg.esp[i], false);
+        unsigned m = tunnel_mtu(p->d->wan.mtu, &p->cfg.esp[i], udp_encap);
         if (m && (!best || m < best))
             best = m;
     }
@@ -57,7 +62,7 @@ static void fill_gre(struct peer *p)
     g->key = t->key;
     memcpy(&g->inner, t->inner_local.bytes, 4);
     g->inner_plen = 31;
-    g->mtu = gre_mtu(p);
+    g->mtu = gre_mtu(p, false);
     struct ip_addr net;
     char s[IP_ADDR_STRLEN];
     ip_addr_set_v4(&net, t->inner_net);
@@ -89,6 +94,7 @@ void peer_free(struct peer *p)
     loop_timer_set(p->d->loop, &p->retire_timer, 0);
     loop_timer_set(p->d->loop, &p->retry_timer, 0);
     loop_timer_set(p->d->loop, &p->out_timer, 0);
+    loop_timer_set(p->d->loop, &p->restart_timer, 0);
     OPENSSL_cleanse(&p->out_pending, sizeof(p->out_pending));
     OPENSSL_cleanse(p->cfg.psk, sizeof(p->cfg.psk));
     free(p);
@@ -123,6 +129,7 @@ static void ike_config(const struct peer *p, struct ike_peer_config *pc)
     pc->child_lifetime_s = c->esp_lifetime_s;
     pc->child_lifetime_kb = c->esp_lifetime_kb;
     pc->dpd_interval_s = c->dpd_s;
+    pc->nat_keepalive_s = c->nat_keepalive_s;
     pc->reqid = p->reqid;
 }
 
@@ -152,6 +159,50 @@ static void frr_remove(struct peer *p)
     if (p->frr_up && frr_ospf_link_remove(&p->d->frr, &l, &e) < 0)
         log_msg(&p->d->log, LOG_L_WARNING, p->cfg.name, "FRR: %s", e.text);
     p->frr_up = false;
+}
+
+/*
+ * Both ends learn of a NAT in the same exchange (IKE_SA_INIT, Main Mode 3/4)
+ * and lower their MTU before the first CHILD SA lets GRE (and OSPF's
+ * Database Description, which carries it) through, so they stay equal.
+ */
+void peer_nat_mtu(struct peer *p, bool nat)
+{
+    unsigned mtu = gre_mtu(p, nat);
+    struct errmsg e = {{0}};
+    if (!p->gre_up || !mtu || mtu == p->gre.mtu)
+        return;
+    if (gre_set_mtu(p->d->nl.route, p->gre.ifname, mtu, &e) < 0) {
+        log_msg(&p->d->log, LOG_L_WARNING, p->cfg.name, "%s", e.text);
+        return;
+    }
+    log_msg(&p->d->log, LOG_L_NOTICE, p->cfg.name, "%s: mtu %u (was %u): %s", p->gre.ifname, mtu,
+            p->gre.mtu, nat ? "NAT detected, ESP in UDP" : "no NAT any more");
+    p->gre.mtu = mtu;
+    if (mss_clamp_set(p->gre.ifname, tunnel_mss(mtu), &e) < 0)
+        log_msg(&p->d->log, LOG_L_WARNING, p->cfg.name, "%s", e.text);
+}
+
+static void restart_fire(struct loop *l, void *arg)
+{
+    struct peer *p = arg;
+    struct daemon *d = p->d;
+    for (unsigned i = 0; i < d->n_peers; i++) {
+        if (d->peers[i] != p)
+            continue;
+        struct cfg_peer c = p->cfg; /* p goes with the drop */
+        daemon_peer_drop(d, i);
+        if (daemon_peer_add(d, &c) < 0)
+            log_msg(&d->log, LOG_L_ERR, c.name, "out of memory");
+        OPENSSL_cleanse(&c, sizeof(c));
+        return;
+    }
+}
+
+void peer_restart_soon(struct peer *p)
+{
+    p->restart_timer = (struct loop_timer){.fn = restart_fire, .arg = p};
+    loop_timer_set(p->d->loop, &p->restart_timer, loop_now_ms());
 }
 
 static int kernel_up(struct peer *p, struct errmsg *e)

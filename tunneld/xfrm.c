@@ -231,12 +231,24 @@ static int set_replay(struct xfrmnl_sa *sa, const struct ike_child_sa *c)
     return xfrmnl_sa_set_replay_state_esn(sa, 0, 0, 0, 0, REPLAY_WINDOW, REPLAY_WINDOW / 32, bmp);
 }
 
+void xfrm_encap_ports(enum xfrm_dir dir, uint16_t ours, uint16_t theirs, uint16_t *sport,
+                      uint16_t *dport)
+{
+    *sport = dir == XFRM_DIR_OUT ? ours : theirs;
+    *dport = dir == XFRM_DIR_OUT ? theirs : ours;
+}
+
+/*
+ * The original address (NAT-OA) is the peer's as we see it: the kernel uses
+ * it only to fix up TCP/UDP checksums in transport mode, and GRE has none
+ * over the addresses.
+ */
 static int set_encap(struct xfrmnl_sa *sa, const struct ike_child_sa *c, enum xfrm_dir dir)
 {
     if (!c->udp_encap)
         return 0;
-    uint16_t sport = dir == XFRM_DIR_OUT ? c->encap_sport : c->encap_dport;
-    uint16_t dport = dir == XFRM_DIR_OUT ? c->encap_dport : c->encap_sport;
+    uint16_t sport, dport;
+    xfrm_encap_ports(dir, c->encap_sport, c->encap_dport, &sport, &dport);
     struct nl_addr *oa = nlh_addr(&c->remote);
     if (!oa)
         return -1;
@@ -298,6 +310,36 @@ int xfrm_state_add(struct nl_sock *x, const struct ike_child_sa *c, enum xfrm_di
     /* libnl copied the keys into its own object; it frees, we cannot wipe them there. */
     xfrmnl_sa_put(sa);
     return err < 0 ? nlh_err(e, err, "XFRM state", what) : 0;
+}
+
+int xfrm_state_set_encap(struct nl_sock *x, const struct sockaddr_storage *dst, uint32_t spi,
+                         uint16_t sport, uint16_t dport, struct errmsg *e)
+{
+    char what[64];
+    snprintf(what, sizeof(what), "spi 0x%08x (UDP %u -> %u)", spi, sport, dport);
+    struct nl_addr *d = nlh_addr(dst), *oa = NULL;
+    struct xfrmnl_sa *sa = NULL;
+    if (!d)
+        return errmsg_set(e, "XFRM state %s: out of memory", what);
+    int err = xfrmnl_sa_get_kernel(x, d, spi, IPPROTO_ESP, 0, 0, &sa);
+    nl_addr_put(d);
+    if (err < 0)
+        return nlh_err(e, err, "XFRM state", what);
+    unsigned type = 0, cur_s = 0, cur_d = 0;
+    if (xfrmnl_sa_get_encap_tmpl(sa, &type, &cur_s, &cur_d, &oa) < 0) {
+        xfrmnl_sa_put(sa);
+        return errmsg_set(e, "XFRM state %s: not UDP-encapsulated", what);
+    }
+    if (cur_s != sport || cur_d != dport) {
+        err = oa ? xfrmnl_sa_set_encap_tmpl(sa, type, sport, dport, oa) : -NLE_NOMEM;
+        if (err >= 0)
+            err = xfrmnl_sa_update(x, sa, 0);
+    }
+    if (oa)
+        nl_addr_put(oa);
+    /* As in xfrm_state_add: the keys are in libnl's object, which frees them unwiped. */
+    xfrmnl_sa_put(sa);
+    return err < 0 ? nlh_err(e, err, "XFRM state update", what) : 0;
 }
 
 int xfrm_state_remove(struct nl_sock *x, const struct sockaddr_storage *dst, uint32_t spi,

@@ -33,6 +33,22 @@ int xfrm_policy_remove(struct nl_sock *x, const struct xfrm_gre_policy *p, struc
 /* One direction of a CHILD SA as ESP state: in = spi_in, remote -> local. */
 int xfrm_state_add(struct nl_sock *x, const struct ike_child_sa *sa, enum xfrm_dir dir,
                    struct errmsg *e);
+/*
+ * The UDP encapsulation ports (RFC 3948) of one direction, host order: out
+ * goes from our NAT-T port to the peer's, in comes the other way.
+ */
+void xfrm_encap_ports(enum xfrm_dir dir, uint16_t ours, uint16_t theirs, uint16_t *sport,
+                      uint16_t *dport);
+/*
+ * Re-aims the UDP encapsulation of the ESP state with this SPI towards dst
+ * (XFRM_MSG_UPDSA), for a peer whose NAT mapping moved: the state is read
+ * back (keys included: the kernel builds the update as a whole state) and
+ * sent again with the new ports; the kernel keeps the SPI, keys, replay
+ * window and counters of the installed state and takes the encapsulation.
+ * An absent state, or one without encapsulation, is an error.
+ */
+int xfrm_state_set_encap(struct nl_sock *x, const struct sockaddr_storage *dst, uint32_t spi,
+                         uint16_t sport, uint16_t dport, struct errmsg *e);
 /* Removes the state with this SPI towards dst; an absent state is not an error. */
 int xfrm_state_remove(struct nl_sock *x, const struct sockaddr_storage *dst, uint32_t spi,
                       struct errmsg *e);

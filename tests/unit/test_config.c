@@ -349,6 +349,41 @@ START_TEST(wan_interface_derives_later)
 }
 END_TEST
 
+/*
+ * A spoke behind a NAT and its hub: the spoke's WAN is private, so only the
+ * identities can agree; with ike.local-id the NAT's address they do.
+ */
+START_TEST(nat_pair_derives_alike_and_keeps_alive)
+{
+    struct fixture fs, fh;
+    struct tunneld_config *spoke = load_good("nat-spoke.yaml", &fs);
+    struct tunneld_config *hub = load_good("nat-hub.yaml", &fh);
+    const struct cfg_peer *s = peer(spoke, "hq"), *h = peer(hub, "branch7");
+    ck_assert(s->tunnel.derived && h->tunnel.derived);
+    ck_assert_uint_eq(s->tunnel.key, h->tunnel.key);
+    ck_assert_uint_eq(s->tunnel.inner_net, h->tunnel.inner_net);
+    ck_assert_int_eq(ip_addr_cmp(&s->tunnel.inner_local, &h->tunnel.inner_remote), 0);
+    ck_assert_int_eq(ip_addr_cmp(&s->tunnel.inner_remote, &h->tunnel.inner_local), 0);
+    /* Python: SHA-256("tunneld-pair-v1" 198.51.100.1 203.0.113.7), the hub the lower. */
+    ck_assert_uint_eq(h->tunnel.key, 1643651703u);
+    ck_assert_uint_eq(ip_addr_v4(&h->tunnel.inner_local), 0xa9feb902u);
+    /* nat-keepalive: the profile's (25), the peer's (0: off, 30s), the default (20). */
+    ck_assert_uint_eq(s->nat_keepalive_s, 25);
+    ck_assert_uint_eq(peer(spoke, "dc")->nat_keepalive_s, 0);
+    ck_assert_uint_eq(h->nat_keepalive_s, 30);
+    ck_assert_uint_eq(s->dpd_s, 10);
+    config_free(spoke);
+    config_free(hub);
+    rm_tree(fs.dir);
+    rm_tree(fh.dir);
+    struct fixture fx;
+    struct tunneld_config *c = load_good("minimal.yaml", &fx);
+    ck_assert_uint_eq(peer(c, "hq")->nat_keepalive_s, 20);
+    config_free(c);
+    rm_tree(fx.dir);
+}
+END_TEST
+
 /* ---- the binary ---- */
 
 struct run {
@@ -476,6 +511,27 @@ START_TEST(profiles_pass_check)
     }
     closedir(dh);
     ck_assert_uint_ge(seen, 9);
+}
+END_TEST
+
+/* --print says what the daemon will use, keepalive included. */
+START_TEST(print_shows_nat_keepalive)
+{
+    char src[PATH_MAX];
+    struct fixture fx;
+    struct run r;
+    snprintf(src, sizeof(src), "%s/config/good/nat-spoke.yaml", data_dir);
+    fixture_make(src, &fx);
+    const char *args[] = {"--check", "--print", "--profiles", profile_path, fx.path, NULL};
+    run_tunneld(&r, args);
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    ck_assert_msg(strstr(r.out, "  dpd 10 s, nat-keepalive 25 s, ospf hello 10 s, dead 40 s\n"),
+                  "%s", r.out);
+    ck_assert_msg(strstr(r.out, "  dpd 30 s, nat-keepalive off, ospf hello"), "%s", r.out);
+    ck_assert_msg(strstr(r.out, ", GRE key 1643651703, 169.254.185.2/31 (ours 169.254.185.3, "
+                                "theirs 169.254.185.2)"),
+                  "%s", r.out);
+    rm_tree(fx.dir);
 }
 END_TEST
 
@@ -649,6 +705,7 @@ int main(void)
     tcase_add_test(values, peer_overrides_win);
     tcase_add_test(values, aggressive_only_when_allowed);
     tcase_add_test(values, wan_interface_derives_later);
+    tcase_add_test(values, nat_pair_derives_alike_and_keeps_alive);
     tcase_add_test(cli, doc_blocks_are_the_checked_files);
     tcase_add_test(cli, doc_examples_pass_check);
     tcase_add_test(cli, profiles_pass_check);
@@ -657,6 +714,7 @@ int main(void)
     tcase_add_test(cli, psk_never_printed);
     tcase_add_test(cli, missing_default_profile);
     tcase_add_test(cli, usage_and_daemon_mode);
+    tcase_add_test(cli, print_shows_nat_keepalive);
     tcase_set_timeout(cli, 30);
     suite_add_tcase(s, files);
     suite_add_tcase(s, values);

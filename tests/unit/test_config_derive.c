@@ -1,4 +1,5 @@
-/* tunneld/derive.c and tunneld/ipaddr.c: what both ends compute alike, and prefix arithmetic. */
+/* tunneld/derive.c and tunneld/ipaddr.c: what both ends compute alike (from addresses and from
+ * IKE identities), and prefix arithmetic. */
 #include <arpa/inet.h>
 #include <string.h>
 
@@ -90,6 +91,119 @@ START_TEST(no_tunnel_to_oneself_or_across_families)
 }
 END_TEST
 
+static struct ike_id id_fqdn(const char *name)
+{
+    struct ike_id id = {.type = IKE_ID_FQDN, .len = (uint16_t)strlen(name)};
+    memcpy(id.data, name, id.len);
+    return id;
+}
+
+static struct ike_id id_addr(const char *s)
+{
+    struct ike_id id;
+    struct ip_addr a = addr(s);
+    derive_id_of_addr(&a, &id);
+    return id;
+}
+
+/* Address identities hash exactly as the addresses always did. */
+START_TEST(address_ids_are_the_address_derivation)
+{
+    struct ike_id a = id_addr("192.0.2.1"), b = id_addr("198.51.100.1");
+    struct derived_pair d;
+    struct ip_addr l, r;
+    ck_assert_int_eq(derive_pair_ids(&a, &b, &d), 0);
+    ck_assert_uint_eq(d.key, 966106345u);
+    ck_assert_uint_eq(d.inner_net, 0xa9fed63eu);
+    ck_assert_int_eq(derive_inner_ends_ids(d.inner_net, &a, &b, &l, &r), 0);
+    ck_assert_uint_eq(ip_addr_v4(&l), 0xa9fed63eu);
+    a = id_addr("2001:db8::1"), b = id_addr("2001:db8:ffff::1");
+    ck_assert_int_eq(derive_pair_ids(&b, &a, &d), 0);
+    ck_assert_uint_eq(d.key, 1053692880u);
+    ck_assert_uint_eq(d.inner_net, 0xa9fee6a0u);
+}
+END_TEST
+
+/*
+ * A spoke behind a NAT: its WAN is 10.0.0.2, the hub sees it as the NAT's
+ * 203.0.113.7. With ike.local-id: 203.0.113.7 on the spoke both ends hold
+ * the same pair of identities, so the same key and /31, ends opposite.
+ */
+START_TEST(nat_spoke_with_its_public_id_agrees_with_the_hub)
+{
+    struct ike_id hub_local = id_addr("198.51.100.1"), hub_remote = id_addr("203.0.113.7");
+    struct ike_id spoke_local = id_addr("203.0.113.7"), spoke_remote = id_addr("198.51.100.1");
+    struct derived_pair h, s, wrong;
+    struct ip_addr hl, hr, sl, sr;
+    ck_assert_int_eq(derive_pair_ids(&hub_local, &hub_remote, &h), 0);
+    ck_assert_int_eq(derive_pair_ids(&spoke_local, &spoke_remote, &s), 0);
+    ck_assert_uint_eq(h.key, s.key);
+    ck_assert_uint_eq(h.inner_net, s.inner_net);
+    ck_assert_uint_eq(h.key, 1643651703u); /* Python: SHA-256(label 198.51.100.1 203.0.113.7) */
+    ck_assert_uint_eq(h.inner_net, 0xa9feb902u);
+    ck_assert_int_eq(derive_inner_ends_ids(h.inner_net, &hub_local, &hub_remote, &hl, &hr), 0);
+    ck_assert_int_eq(derive_inner_ends_ids(s.inner_net, &spoke_local, &spoke_remote, &sl, &sr), 0);
+    ck_assert_int_eq(ip_addr_cmp(&hl, &sr), 0);
+    ck_assert_int_eq(ip_addr_cmp(&hr, &sl), 0);
+    ck_assert_int_ne(ip_addr_cmp(&hl, &hr), 0);
+    /* What the spoke derived before, from its private address: another tunnel. */
+    struct ike_id private = id_addr("10.0.0.2");
+    ck_assert_int_eq(derive_pair_ids(&private, &spoke_remote, &wrong), 0);
+    ck_assert_uint_ne(wrong.key, h.key);
+}
+END_TEST
+
+START_TEST(fqdn_ids_symmetric_and_apart_from_addresses)
+{
+    struct ike_id hub = id_fqdn("hub.example.net"), spoke = id_fqdn("branch1.example.net");
+    struct ike_id hub_addr = id_addr("198.51.100.1");
+    struct derived_pair a, b;
+    struct ip_addr al, ar, bl, br;
+    ck_assert_int_eq(derive_pair_ids(&hub, &spoke, &a), 0);
+    ck_assert_int_eq(derive_pair_ids(&spoke, &hub, &b), 0);
+    ck_assert_uint_eq(a.key, b.key);
+    ck_assert_uint_eq(a.inner_net, b.inner_net);
+    /* Python: SHA-256("tunneld-ids-v1" 02 000f "hub.example.net" 02 0013 "branch1...") */
+    ck_assert_uint_eq(a.key, 2501300654u);
+    ck_assert_uint_eq(a.inner_net, 0xa9fefa40u);
+    /* The shorter encoding is the lower: the hub takes the even end. */
+    ck_assert_int_eq(derive_inner_ends_ids(a.inner_net, &hub, &spoke, &al, &ar), 0);
+    ck_assert_int_eq(derive_inner_ends_ids(b.inner_net, &spoke, &hub, &bl, &br), 0);
+    ck_assert_uint_eq(ip_addr_v4(&al), 0xa9fefa40u);
+    ck_assert_int_eq(ip_addr_cmp(&al, &br), 0);
+    ck_assert_int_eq(ip_addr_cmp(&ar, &bl), 0);
+    /* An address on one side, a name on the other: typed encodings, still symmetric. */
+    ck_assert_int_eq(derive_pair_ids(&hub_addr, &spoke, &a), 0);
+    ck_assert_int_eq(derive_pair_ids(&spoke, &hub_addr, &b), 0);
+    ck_assert_uint_eq(a.key, b.key);
+    ck_assert_uint_eq(a.key, 2637397949u);
+    ck_assert_uint_eq(a.inner_net, 0xa9fecbe4u);
+    /* The same name as an FQDN and as a key id are different identities. */
+    struct ike_id kid = spoke;
+    kid.type = IKE_ID_KEY_ID;
+    ck_assert_int_eq(derive_pair_ids(&hub, &kid, &b), 0);
+    ck_assert_int_eq(derive_pair_ids(&hub, &spoke, &a), 0);
+    ck_assert_uint_ne(a.key, b.key);
+}
+END_TEST
+
+/* Type and length first: a 1-byte name is no IPv4 address, whatever its bytes. */
+START_TEST(encodings_do_not_collide)
+{
+    struct ike_id n = {.type = IKE_ID_FQDN, .len = 1, .data = {'a'}};
+    struct ike_id v4 = id_addr("2.0.1.97"), other = id_addr("192.0.2.1");
+    struct derived_pair a, b;
+    ck_assert_int_eq(derive_pair_ids(&n, &other, &a), 0);
+    ck_assert_int_eq(derive_pair_ids(&v4, &other, &b), 0);
+    ck_assert_uint_ne(a.key, b.key);
+    /* The same identity twice is no pair. */
+    struct ike_id x = id_fqdn("hub.example.net"), y = id_fqdn("hub.example.net");
+    struct ip_addr l, r;
+    ck_assert_int_eq(derive_pair_ids(&x, &y, &a), -1);
+    ck_assert_int_eq(derive_inner_ends_ids(0xa9fe0100u, &x, &y, &l, &r), -1);
+}
+END_TEST
+
 START_TEST(interface_names)
 {
     char n[IFNAMSIZ];
@@ -162,6 +276,10 @@ int main(void)
     tcase_add_test(tc, known_answers);
     tcase_add_test(tc, symmetric_with_roles_swapped);
     tcase_add_test(tc, no_tunnel_to_oneself_or_across_families);
+    tcase_add_test(tc, address_ids_are_the_address_derivation);
+    tcase_add_test(tc, nat_spoke_with_its_public_id_agrees_with_the_hub);
+    tcase_add_test(tc, fqdn_ids_symmetric_and_apart_from_addresses);
+    tcase_add_test(tc, encodings_do_not_collide);
     tcase_add_test(tc, interface_names);
     tcase_add_test(tc, prefixes);
     tcase_add_test(tc, overlap_and_contains);

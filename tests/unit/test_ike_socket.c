@@ -1,4 +1,5 @@
-/* tunneld/ike_socket.c on loopback: UDP 500 as is, 4500 with the non-ESP marker. */
+/* tunneld/ike_socket.c on loopback: UDP 500 as is, 4500 with the non-ESP marker, keepalives
+ * bare. */
 #include <arpa/inet.h>
 #include <poll.h>
 #include <stdlib.h>
@@ -87,6 +88,34 @@ START_TEST(natt_port_strips_and_adds_the_marker)
 }
 END_TEST
 
+START_TEST(natt_keepalives_go_out_bare_and_never_reach_ike)
+{
+    struct ike_sockets s;
+    struct sockaddr_storage local = loopback(), peer, src, dst;
+    struct errmsg e;
+    ck_assert_msg(ike_sockets_open(&s, &local, 0, 0, &e) == 0, "%s", e.text);
+    int c = client(&peer);
+    uint8_t buf[64];
+    /* RFC 3948 §2.3: one byte 0xFF, from 4500, no non-ESP marker. */
+    ck_assert_msg(ike_socket_send_keepalive(&s, &peer, &e) == 0, "%s", e.text);
+    struct sockaddr_storage from;
+    socklen_t flen = sizeof(from);
+    ck_assert_int_eq(recvfrom(c, buf, sizeof(buf), 0, (struct sockaddr *)&from, &flen), 1);
+    ck_assert_uint_eq(buf[0], 0xff);
+    ck_assert_mem_eq(&from, &s.natt_addr, sizeof(struct sockaddr_in));
+    /* One coming in is eaten by the kernel's UDP_ENCAP handler, or by us: IKE sees the next. */
+    send_to(c, "\xff", 1, &s.natt_addr);
+    send_to(c, "\0\0\0\0IKEMSG", 10, &s.natt_addr);
+    ssize_t n;
+    while ((n = recv_wait(&s, s.fd_natt, buf, sizeof(buf), &src, &dst)) == 0)
+        ;
+    ck_assert_int_eq(n, 6);
+    ck_assert_mem_eq(buf, "IKEMSG", 6);
+    close(c);
+    ike_sockets_close(&s);
+}
+END_TEST
+
 START_TEST(oversized_datagram_is_dropped_not_truncated)
 {
     struct ike_sockets s;
@@ -121,6 +150,7 @@ int main(void)
     TCase *tc = tcase_create("loopback");
     tcase_add_test(tc, ike_port_passes_messages_unchanged);
     tcase_add_test(tc, natt_port_strips_and_adds_the_marker);
+    tcase_add_test(tc, natt_keepalives_go_out_bare_and_never_reach_ike);
     tcase_add_test(tc, oversized_datagram_is_dropped_not_truncated);
     tcase_add_test(tc, port_in_use_is_a_clear_error);
     suite_add_tcase(s, tc);

@@ -41,15 +41,19 @@ static const char isakmp_result[] =
     " \"state\": \"ESTABLISHED\", \"version\": 2, \"conn_id\": 1041, \"status\": \"ACTIVE\","
     " \"role\": \"initiator\", \"spi_i\": \"8f3c19aa01d2e4f0\", \"spi_r\": \"77aa0c3e19b2f1d4\","
     " \"suite\": \"aes256gcm16-prfsha384-ecp384\", \"nat\": false,"
+    " \"nat_local\": false, \"nat_remote\": false, \"local_port\": 500, \"remote_port\": 500,"
     " \"established_s\": 310, \"lifetime_remaining_s\": 85970},"
     " {\"peer\": \"v6hub\", \"local\": \"2001:db8::1\", \"remote\": \"2001:db8:ffff::2\","
     " \"state\": \"CONNECTING\", \"version\": 2, \"conn_id\": 1042, \"status\": \"NEGOTIATING\","
     " \"role\": \"responder\", \"spi_i\": \"0123456789abcdef\", \"spi_r\": null,"
-    " \"suite\": null, \"nat\": true, \"established_s\": null, \"lifetime_remaining_s\": null}]}";
+    " \"suite\": null, \"nat\": true, \"nat_local\": false, \"nat_remote\": true,"
+    " \"local_port\": 4500, \"remote_port\": 38211,"
+    " \"established_s\": null, \"lifetime_remaining_s\": null}]}";
 
-#define ESP_SA(hex, dec, kb, udp, status, pkts, bytes)                                             \
+#define ESP_SA(hex, dec, kb, udp, lport, rport, status, pkts, bytes)                               \
     "{\"spi\": {\"hex\": \"" hex "\", \"decimal\": " dec "}, \"transform\": \"aes256gcm16\","      \
-    " \"mode\": \"Transport\", \"udp_encap\": " udp ", \"remaining_kb\": " kb ","                  \
+    " \"mode\": \"Transport\", \"udp_encap\": " udp ", \"encap_local_port\": " lport ","           \
+    " \"encap_remote_port\": " rport ", \"remaining_kb\": " kb ","                                 \
     " \"remaining_s\": 3300, \"replay_detection\": true, \"replay_window\": 32,"                   \
     " \"status\": \"" status "\", \"packets\": " pkts ", \"bytes\": " bytes "}"
 
@@ -68,13 +72,13 @@ static const char ipsec_result[] =
     " \"path_mtu\": 1500, \"ip_mtu\": 1438,"
     " \"pfs\": true, \"dh_group\": \"ecp384\","
     " \"current_outbound_spi\": {\"hex\": \"0x4c1aae96\", \"decimal\": 1276816022},"
-    " \"inbound\": [" ESP_SA("0xce08225e", "3456639582", "4607900", "false", "ACTIVE", "118",
-                             "14160") "],"
-                                      " \"outbound\": [" ESP_SA(
-                                          "0x4c1aae96", "1276816022", "4607800", "true", "ACTIVE",
-                                          "120", "14400") ", " ESP_SA("0x0badf00d", "195948557",
-                                                                      "null", "false", "RETIRING",
-                                                                      "7", "700") "]}]}";
+    " \"inbound\": ["
+    ESP_SA("0xce08225e", "3456639582", "4607900", "false", "null", "null", "ACTIVE", "118", "14160")
+    "], \"outbound\": ["
+    ESP_SA("0x4c1aae96", "1276816022", "4607800", "true", "4500", "38211", "ACTIVE", "120", "14400")
+    ", "
+    ESP_SA("0x0badf00d", "195948557", "null", "false", "null", "null", "RETIRING", "7", "700")
+    "]}]}";
 
 static const char map_result[] =
     "{\"peers\": [{\"peer\": \"hq\", \"address\": \"192.0.2.2\", \"profile\": \"default\", "
@@ -199,7 +203,10 @@ START_TEST(ipsec_sa_layout)
     ck_has(t, "inbound esp sas:\n      spi: 0xCE08225E(3456639582)\n");
     ck_has(t, "transform: aes256gcm16 ,\n");
     ck_has(t, "in use settings ={Transport, }\n");
-    ck_has(t, "in use settings ={Transport UDP-Encaps, }\n");
+    ck_has(t, "in use settings ={Transport UDP-Encaps, }\n        udp encaps: local port 4500, "
+              "remote port 38211\n");
+    /* Only under the encapsulated SA. */
+    ck_assert_ptr_null(strstr(strstr(t, "0x0BADF00D"), "udp encaps"));
     ck_has(t, "sa timing: remaining key lifetime (k/sec): (4607900/3300)\n");
     ck_has(t, "sa timing: remaining key lifetime (k/sec): (4607800/3300)\n");
     ck_has(t, "sa timing: remaining key lifetime (sec): (3300)\n"); /* no byte limit */
@@ -244,14 +251,16 @@ START_TEST(isakmp_sa_table)
     ck_has(t, "192.0.2.2       192.0.2.1       ESTABLISHED       1041 ACTIVE      IKEv2   hq\n");
     ck_has(t, "      initiator, SPI i 8f3c19aa01d2e4f0 r 77aa0c3e19b2f1d4, "
               "aes256gcm16-prfsha384-ecp384\n");
-    ck_has(t, "NAT-T (Y/N): N, Active/Remaining Time: 310/85970 sec\n");
+    ck_has(t, "NAT-T (Y/N): N, Active/Remaining Time: 310/85970 sec\n      Local port 500, "
+              "remote port 500\n");
     /* The IPv6 SA in its own section, after the IPv4 one. */
     const char *v6 = strstr(t, "IPv6 Crypto ISAKMP SA\n");
     ck_assert_ptr_nonnull(v6);
     ck_assert(strstr(t, "192.0.2.2 ") && strstr(t, "192.0.2.2 ") < v6);
     ck_assert(strstr(t, "2001:db8:ffff::2 2001:db8::1") > v6);
     ck_has(t, "CONNECTING        1042 NEGOTIATING IKEv2   v6hub\n");
-    ck_has(t, "NAT-T (Y/N): Y, Active/Remaining Time: -/- sec\n");
+    ck_has(t, "NAT-T (Y/N): Y, Active/Remaining Time: -/- sec\n      Local port 4500, remote "
+              "port 38211, NAT-T is detected outside\n");
     free(t);
     check_every_leaf(print_isakmp_sa, isakmp_result, no_skip);
     t = render(print_isakmp_sa, "{\"sas\": []}");
