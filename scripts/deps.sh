@@ -8,13 +8,15 @@ PACKAGES="
   libnl-3-dev libnl-route-3-dev libnl-xfrm-3-dev libnl-genl-3-dev
   libssl-dev libyaml-dev libjson-c-dev check
   qemu-system-x86 linux-image-amd64 busybox-static cpio kmod
-  iproute2 iputils-ping tcpdump frr nftables
+  iproute2 iputils-ping tcpdump frr nftables conntrack
   python3 python3-cryptography
   strongswan-charon strongswan-swanctl libstrongswan-standard-plugins
   libnss3-tools libnss3 libnspr4 libldns3 libunbound8 libevent-core-2.1-7
   libevent-pthreads-2.1-7 libcurl3-nss libldap-2.5-0 libcap-ng0 libaudit1
   libpam0g libselinux1 libsystemd0 libcrypt1 dns-root-data
 "
+# conntrack: tests/e2e/nat_traversal*.sh make their NAT router forget its
+# mappings (`conntrack -F`), as a rebooting home router would.
 # strongSwan is the interop peer of tests/interop (charon in a VM's network
 # namespace, never as a host service). The three packages are all it needs:
 # charon + the core plugins (random, nonce, kernel-netlink, socket-default),

@@ -22,6 +22,16 @@
 #     declare it dead: no "dead peer" or SA down by the time A would have
 #     given up (first request + 31.5 s), the same SAs, the ping passes.
 #
+# TUNNEL_PROFILE (dead_peer_ikev1.sh): both ends on that profile. With IKEv1
+# the liveness check is RFC 3706 DPD (ikecore/ikev1_sa.c dpd_tick): an
+# R-U-THERE once the ISAKMP SA has been idle for DPD s, then a fresh
+# R-U-THERE (next sequence number, new message ID) on the same back-off,
+# 500 ms doubling, 5 times, abandoned at T+31.5 s: the same budget, ending in
+# "negotiation failed: dead peer" and "IKE SA down: dead peer". The ISAKMP
+# header has no Response flag and the notify type is encrypted, so an
+# R-U-THERE is told from an ACK by direction only: while B is stopped every
+# IKE packet A sends B is one of A's R-U-THEREs (B sends A none to ACK).
+#
 # Negative self-check: E2E_BREAK=longdpd gives A a 300 s liveness interval,
 # so A cannot notice within BOUND; the test must fail.
 #
@@ -37,7 +47,10 @@ case $BREAK in
 *) fail "unknown E2E_BREAK=$BREAK (known: longdpd)" ;;
 esac
 DPD=5                          # docs/config.md: dpd is 0 (off) or 5 to 3600 s
-RETRANS_MS=$((500 * (1 + 2 + 4 + 8 + 16 + 32)))  # ikecore: request + 5 retransmissions, then give up
+# ikecore, both versions (sa.c retransmit, ikev1_sa.c dpd_tick): request +
+# 5 retransmissions, retransmit_base_ms 500 doubling, then give up.
+RETRANS_MS=$((500 * (1 + 2 + 4 + 8 + 16 + 32)))
+VER=$(ike_version)
 BOUND_MS=$((3 * DPD * 1000 + RETRANS_MS))
 # B initiates as soon as it is up (start-up + IKE_SA_INIT + IKE_AUTH: 4-8 s
 # measured under TCG); failing that, A's next retry (5 s after the dead peer,
@@ -59,7 +72,11 @@ ike_pkts() {
         awk -v t="$3" -v first="${5:-}" '$1 * 1000 >= t { n++; if (first != "") { printf "%.0f\n", $1 * 1000; exit } }
             END { if (first == "") print n + 0 }'
 }
-REQUEST='(udp[27] & 0x20) = 0'   # the IKEv2 header's Response flag clear: a request
+if [ "$VER" = 2 ]; then
+    REQUEST='(udp[27] & 0x20) = 0'   # the IKEv2 header's Response flag clear: a request
+else
+    REQUEST=''                       # IKEv1: every packet A -> B (see the header)
+fi
 ike_from_a() { [ "$(ike_pkts "$WAN_A" "$WAN_B" "$t_stop" "$REQUEST")" -ge "$STOP_REQUESTS" ]; }
 ike_from_b() { [ "$(ike_pkts "$WAN_B" "$WAN_A" "$t_cont")" -ge 1 ]; }
 
@@ -84,12 +101,15 @@ tunneld_wait B 60 "notice: ready" || die "tunneld B not ready"
 pair_up A B 120 || die "no CHILD SA between A and B"
 wait_for 30 pair_settled A B || die "A and B do not settle on one SA each way"
 ospf_pair A B 90 || die "OSPF between A and B did not come up"
+for s in A B; do
+    tunneld_grep "$s" "IKE SA up: IKEv$VER" >/dev/null || die "$s: no \"IKE SA up: IKEv$VER\" (profile ${TUNNEL_PROFILE:-default})"
+done
 map=$(ctl A '{"cmd":"crypto-map"}') || die "A: crypto-map: $map"
 [[ $map == *"\"dpd_s\":$dpd_a"* ]] || die "A does not run with dpd $dpd_a: $map"
 ping_ok A-lan "$LAN_B_HOST" 3
 pol_a=$(gre_policies A)
 [ "$pol_a" -ge 2 ] || die "A: $pol_a GRE policies while the tunnel is up"
-step "tunnel up, OSPF Full"
+step "tunnel up (IKEv$VER), OSPF Full"
 
 # --- 1. kill -9 -------------------------------------------------------------------
 old_b=$(pair_sas A B B | cut -d' ' -f3)
@@ -169,4 +189,4 @@ if [ ${#problems[@]} -gt 0 ]; then
     exit 1
 fi
 ping_ok A-lan "$LAN_B_HOST" 5
-step "PASS dead_peer: kill -9 noticed in time, the tunnel came back by itself; a SIGSTOP shorter than the budget is not taken for death"
+step "PASS dead_peer (IKEv$VER): kill -9 noticed in time, the tunnel came back by itself; a SIGSTOP shorter than the budget is not taken for death"

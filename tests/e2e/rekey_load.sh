@@ -22,6 +22,14 @@
 # On a loss it prints the lost sequence numbers with their time next to the
 # rekeys', and the XFRM error counters (/proc/net/xfrm_stat) of each side.
 #
+# TUNNEL_PROFILE (rekey_load_ikev1.sh): both ends on that profile. With
+# IKEv1 a CHILD rekey is a Quick Mode (the initiator installs after message
+# 2 and deletes the old pair, the responder installs after message 3; both
+# log "CHILD SA rekeyed"); an IKE rekey is a new ISAKMP SA by Main Mode
+# ("IKE SA up: IKEv1" on both), which takes the IPsec SA over, and the old
+# ISAKMP SA goes ("IKE SA down: replaced": at once on the rekey's
+# initiator, on its DELETE on the other side).
+#
 # Negative self-check: E2E_BREAK=delstate deletes, after the 10th CHILD
 # rekey, B's inbound state of the SA A sends on (ip xfrm state delete), so
 # A's packets to B are dropped until the next rekey; the test must fail.
@@ -31,6 +39,8 @@
 set -eu
 # shellcheck source-path=SCRIPTDIR source=../vm/lib.sh
 . "$(dirname "$0")/../vm/lib.sh"
+# shellcheck source=../vm/flow.sh
+. "$(dirname "$0")/../vm/flow.sh"
 
 BREAK=${E2E_BREAK:-}
 case $BREAK in
@@ -66,9 +76,13 @@ tunneld_start B "$WORK/b.yaml"
 tunneld_wait A 60 "notice: ready" || die "tunneld A not ready"
 tunneld_wait B 60 "notice: ready" || die "tunneld B not ready"
 pair_up A B 120 || die "no CHILD SA between A and B"
+VER=$(ike_version)
+for s in A B; do
+    tunneld_grep "$s" "IKE SA up: IKEv$VER" >/dev/null || die "$s: no \"IKE SA up: IKEv$VER\" (profile ${TUNNEL_PROFILE:-default})"
+done
 wait_for 30 pair_settled A B || die "A and B do not settle on one SA each way"
 ospf_pair A B 90 || die "OSPF between A and B did not come up"
-step "tunnel up, OSPF Full both ways"
+step "tunnel up (IKEv$VER), OSPF Full both ways"
 ping_ok A-lan "$LAN_B_HOST" 3
 
 # --- helpers -------------------------------------------------------------------
@@ -155,24 +169,8 @@ done
 sa_start=$(pair_sas A B A | cut -d' ' -f3 | tr '\n' ' ')
 
 step "flow: $FLOWS x ping -i $INTERVAL from A-lan to $LAN_B_HOST (batches of $BATCH)"
-rm -f "$WORK/flow.stop"
-flow() {
-    local k=$1
-    while [ ! -e "$WORK/flow.stop" ]; do
-        ip netns exec A-lan ping -n -D -i "$INTERVAL" -W 5 -c "$BATCH" "$LAN_B_HOST" >>"$WORK/flow-$k.txt" 2>&1 || true
-    done
-}
-flow_pids=()
-t_flow0=$(_ms)
-for k in $(seq 1 "$FLOWS"); do
-    : >"$WORK/flow-$k.txt"
-    flow "$k" &
-    flow_pids+=($!)
-    sleep 0.5 # stagger the batches: a ping's start-up gap is covered by the others
-done
-wait_for 30 grep -q 'icmp_seq=' "$WORK/flow-1.txt" || die "the flow does not start: $(cat "$WORK/flow-1.txt")"
+flow_start A-lan "$LAN_B_HOST" "$FLOWS" "$INTERVAL" "$BATCH"
 
-events=()   # "EPOCH what" lines, to place lost packets
 cur_in=$(pair_sas A B A | awk -v b="$WAN_B" '$1 == b { print $3 }')
 cur_out=$(pair_sas A B A | awk -v a="$WAN_A" '$1 == a { print $3 }')
 t_last_child=0
@@ -182,7 +180,7 @@ for i in $(seq 1 "$CHILD_REKEYS"); do
     tunneld_mark A
     tunneld_mark B
     t0=$(_ms)
-    events+=("$(now_s) CHILD rekey $i by $side requested")
+    flow_event "CHILD rekey $i by $side requested"
     wait_for 20 request "$side" clear-sa || die "rekey $i: $side's clear-sa was not acted on: ${REPLY:-no reply}"
     tunneld_wait "$side" 30 "$(peer_of "$side"): CHILD SA rekeyed" || die "rekey $i: $side did not log \"CHILD SA rekeyed\""
     tunneld_wait "$(other "$side")" 30 "$(peer_of "$(other "$side")"): CHILD SA rekeyed" ||
@@ -199,14 +197,14 @@ for i in $(seq 1 "$CHILD_REKEYS"); do
     both_have "$cur_in" "$cur_out" ||
         problems+=("rekey $i: the old SA (A in $cur_in out $cur_out) was gone $(($(_ms) - t_rekeyed)) ms after the rekey, before the ${GRACE_S} s grace period ended")
     cur_in=$a_in cur_out=$a_out t_last_child=$t_rekeyed
-    events+=("$(now_s) CHILD rekey $i by $side done: A in $a_in out $a_out")
+    flow_event "CHILD rekey $i by $side done: A in $a_in out $a_out"
     note "CHILD rekey $i by $side: A in $a_in out $a_out ($(($(_ms) - t0)) ms)"
 
     if [ "$BREAK" = delstate ] && [ "$i" -eq 10 ]; then
         step "E2E_BREAK=delstate: deleting B's inbound state $cur_out (this run must fail)"
         ip -n B xfrm state delete src "$WAN_A" dst "$WAN_B" proto esp spi "$cur_out" ||
             fail "cannot delete B's state $cur_out"
-        events+=("$(now_s) E2E_BREAK: B's inbound $cur_out deleted")
+        flow_event "E2E_BREAK: B's inbound $cur_out deleted"
     fi
     sleep "$PAUSE"
 
@@ -215,10 +213,11 @@ for i in $(seq 1 "$CHILD_REKEYS"); do
         tunneld_mark B
         t0=$(_ms)
         old_ike=$ike_spi
-        events+=("$(now_s) IKE rekey by $side requested")
+        flow_event "IKE rekey by $side requested"
         wait_for 20 request "$side" rekey-ike || die "IKE rekey after $i: $side's rekey-ike was not acted on: ${REPLY:-no reply}"
         for s in A B; do
-            tunneld_wait "$s" 30 "$(peer_of "$s"): IKE SA up" || die "IKE rekey after $i: $s did not log \"IKE SA up\""
+            tunneld_wait "$s" 30 "$(peer_of "$s"): IKE SA up: IKEv$VER" ||
+                die "IKE rekey after $i: $s did not log \"IKE SA up: IKEv$VER\""
             tunneld_wait "$s" 40 "$(peer_of "$s"): IKE SA down: replaced" ||
                 die "IKE rekey after $i: $s did not log the old IKE SA's \"IKE SA down: replaced\""
         done
@@ -231,7 +230,7 @@ for i in $(seq 1 "$CHILD_REKEYS"); do
         for s in A B; do
             ! tunneld_grep "$s" "CHILD SA" || die "IKE rekey after $i: $s logged a CHILD SA event: $(td_last "$s" "CHILD SA")"
         done
-        events+=("$(now_s) IKE rekey by $side done: SPIi $old_ike -> $new_ike")
+        flow_event "IKE rekey by $side done: SPIi $old_ike -> $new_ike"
         note "IKE rekey by $side: SPIi $old_ike -> $new_ike ($(($(_ms) - t0)) ms)"
         sleep "$PAUSE"
     fi
@@ -256,9 +255,7 @@ else
 fi
 
 step "stopping the flow"
-touch "$WORK/flow.stop"
-for p in "${flow_pids[@]}"; do wait "$p"; done
-t_flow1=$(_ms)
+flow_stop
 for s in A B; do
     read -r st up1 < <(nbr_json "$s") || true
     el=$(($(_ms) - t_up0[$s]))
@@ -275,44 +272,16 @@ for s in A B; do
     [ -z "$bad" ] || problems+=("$s: tunneld logged during the run: $(tr '\n' ';' <<<"$bad")")
 done
 
-# The packets: sent and received over every ping run of every flow.
-sent=0 recv=0 runs=0
-for k in $(seq 1 "$FLOWS"); do
-    while read -r t r; do
-        sent=$((sent + t)) recv=$((recv + r)) runs=$((runs + 1))
-    done < <(sed -n 's/^\([0-9]*\) packets transmitted, \([0-9]*\) received.*/\1 \2/p' "$WORK/flow-$k.txt")
-done
-ms=$((t_flow1 - t_flow0))
-rate=$((sent * 1000 / (ms > 0 ? ms : 1)))
-lost=$((sent - recv))
-step "flow: $sent packets sent, $recv received, $lost lost, in $((ms / 1000)) s ($rate packets/s, $runs ping runs)"
+step "flow: $FLOW_SENT packets sent, $FLOW_RECV received, $FLOW_LOST lost, in $FLOW_SECS s ($FLOW_RATE packets/s, $FLOW_RUNS ping runs)"
 for s in A B; do
     d=$(stat_delta "${xs0[$s]}" "$(xfrm_stat "$s")")
     note "$s: /proc/net/xfrm_stat moved: $(if [ -n "$d" ]; then tr '\n' ' ' <<<"$d"; else echo nothing; fi)"
 done
-[ "$runs" -gt 0 ] && [ "$sent" -gt 0 ] || problems+=("no ping run finished: $(tail -n 3 "$WORK/flow-1.txt")")
-[ "$rate" -ge "$MIN_RATE" ] || problems+=("the flow made $rate packets/s, below $MIN_RATE")
-if [ "$lost" -ne 0 ]; then
-    problems+=("$lost of $sent packets lost across the rekeys")
-    echo "--- lost echo requests (flow: icmp_seq, between the replies at), and the rekeys"
-    for k in $(seq 1 "$FLOWS"); do
-        # Per ping run: the sequence numbers without a reply, with the time
-        # of the replies around them.
-        # shellcheck disable=SC2016 # awk's $
-        awk -v k="$k" '
-            function flush(  s, b, a) {
-                for (s = 1; s <= sent; s++) if (!(s in got)) {
-                    b = ""; a = ""
-                    for (x = s - 1; x >= 1 && b == ""; x--) if (x in got) b = got[x]
-                    for (x = s + 1; x <= sent && a == ""; x++) if (x in got) a = got[x]
-                    printf "    flow %d run %d: icmp_seq=%d lost (between %s and %s)\n", k, run, s, b, a
-                }
-                delete got
-            }
-            /icmp_seq=/ && /bytes from/ { t = $1; gsub(/[][]/, "", t); q = $0; sub(/.*icmp_seq=/, "", q); sub(/ .*/, "", q); got[q + 0] = t }
-            /packets transmitted/ { run++; sent = $1; flush() }' "$WORK/flow-$k.txt"
-    done | head -n 60
-    printf '    %s\n' "${events[@]}"
+[ "$FLOW_RUNS" -gt 0 ] && [ "$FLOW_SENT" -gt 0 ] || problems+=("no ping run finished: $(tail -n 3 "$WORK/flow-1.txt")")
+[ "$FLOW_RATE" -ge "$MIN_RATE" ] || problems+=("the flow made $FLOW_RATE packets/s, below $MIN_RATE")
+if [ "$FLOW_LOST" -ne 0 ]; then
+    problems+=("$FLOW_LOST of $FLOW_SENT packets lost across the rekeys")
+    flow_lost_report
     for s in A B; do
         echo "--- $s: ip -s xfrm state"
         ip -n "$s" -s xfrm state | grep -E '^src|proto esp|packets|replay|stats' | sed 's/^/    /'
@@ -328,4 +297,4 @@ if [ ${#problems[@]} -gt 0 ]; then
     for p in "${problems[@]}"; do echo "FAIL: $p"; done
     exit 1
 fi
-step "PASS rekey_load: $CHILD_REKEYS CHILD and $(wc -w <<<"$IKE_AFTER") IKE rekeys under $rate packets/s, $sent sent, $recv received, 0 lost, OSPF Full throughout"
+step "PASS rekey_load (IKEv$VER): $CHILD_REKEYS CHILD and $(wc -w <<<"$IKE_AFTER") IKE rekeys under $FLOW_RATE packets/s, $FLOW_SENT sent, $FLOW_RECV received, 0 lost, OSPF Full throughout"

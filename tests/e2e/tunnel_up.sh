@@ -31,13 +31,9 @@ load_modules ip_gre esp4 xfrm_user
 two_sites
 frr_start A "$LAN_A_GW"
 frr_start B "$LAN_B_GW"
-# TUNNEL_PROFILE (tunnel_up_ikev1.sh): both ends on another profile.
-prof=()
-if [ -n "${TUNNEL_PROFILE:-}" ]; then
-    prof=(--peer-opt "A=profile: $TUNNEL_PROFILE" --peer-opt "B=profile: $TUNNEL_PROFILE")
-fi
-site_file A "$WORK/a.yaml" "${prof[@]}"
-site_file B "$WORK/b.yaml" "${prof[@]}"
+# TUNNEL_PROFILE (tunnel_up_ikev1.sh): both ends on another profile (site_file).
+site_file A "$WORK/a.yaml"
+site_file B "$WORK/b.yaml"
 
 step "tunneld on A and B, capturing A's WAN"
 capture_start wan A wan0
@@ -48,8 +44,7 @@ tunneld_wait B 60 "notice: ready" || die "tunneld B not ready"
 pair_up A B 120 || die "no CHILD SA between A and B"
 step "CHILD SA up on both sides"
 if [ -n "${TUNNEL_PROFILE:-}" ]; then
-    ver=$(sed -n 's/^ *version: *//p' "$(dirname "$0")/../../profiles/$TUNNEL_PROFILE.yaml")
-    want="IKE SA up: IKEv${ver:-2}"
+    want="IKE SA up: IKEv$(ike_version)"
     for n in A B; do
         tunneld_grep "$n" "$want" >/dev/null || die "$n: no '$want' with profile $TUNNEL_PROFILE"
     done

@@ -500,6 +500,8 @@ def check_ipsec(text, obj, kernel, t0, t1):
                     bad("%s: hex %s is not decimal %d" % (sname, sa["spi"]["hex"], sa["spi"]["decimal"]))
                 eq(sname + " transform", s["transform"][0], sa["transform"])
                 eq(sname + " in use settings", s["settings"][0], sa["mode"] + (" UDP-Encaps" if sa["udp_encap"] else ""))
+                enc = [l for l in st_text.splitlines() if l.startswith("        udp encaps: ")]
+                eq(sname + " udp encaps", enc, ["        udp encaps: local port %s, remote port %s" % (sa["encap_local_port"], sa["encap_remote_port"])] if sa["udp_encap"] else [])
                 if s["settings"][0] != "Transport":
                     bad("%s: in use settings ={%s, }, expected ={Transport, }" % (sname, s["settings"][0]))
                 eq(sname + " remaining kB", num(s["timing"][0]), sa["remaining_kb"])
@@ -582,6 +584,13 @@ def check_isakmp(text, obj, tol):
             # The text was read after the JSON, within tol seconds.
             if not (0 <= int(m.group(2)) - sa["established_s"] <= tol and 0 <= sa["lifetime_remaining_s"] - int(m.group(3)) <= tol):
                 bad("%s: times %s/%s in the text, %r/%r in --json" % (name, m.group(2), m.group(3), sa["established_s"], sa["lifetime_remaining_s"]))
+        m = re.match(r"^      Local port (\d+), remote port (\d+)(, NAT-T is detected (inside and outside|inside|outside))?$", lines[i + 3] if i + 3 < len(lines) else "")
+        if not m:
+            bad("%s: fourth line %r" % (name, lines[i + 3] if i + 3 < len(lines) else None))
+        else:
+            eq(name + " ports", (int(m.group(1)), int(m.group(2))), (sa["local_port"], sa["remote_port"]))
+            side = {(True, True): "inside and outside", (True, False): "inside", (False, True): "outside"}.get((sa["nat_local"], sa["nat_remote"]))
+            eq(name + " NAT-T side", m.group(4), side)
         if sa["state"] != "ESTABLISHED" or sa["status"] != "ACTIVE":
             bad("%s: %s %s, expected ESTABLISHED ACTIVE" % (name, sa["state"], sa["status"]))
     t_spis = set(re.findall(r"\b[0-9a-f]{16}\b", text))

@@ -16,6 +16,7 @@
 #
 # three_sites puts A, B and C (10.3.0.0/24 behind 192.0.2.3) on a bridge
 # br-wan in a namespace "wan" instead (each site's WAN is still its wan0).
+# nat_sites puts B behind a NAT router N (picture there).
 #
 # Files a test writes to $WORK (pcaps, logs) live in the job dir, so vmrun
 # keeps them with console.log and output when the test fails.
@@ -46,6 +47,9 @@ site_wan() { local v=WAN_$1; echo "${!v}"; }
 site_lan() { local v=LAN_$1_NET; echo "${!v}"; }
 site_gw() { local v=LAN_$1_GW; echo "${!v}"; }
 site_host() { local v=LAN_$1_HOST; echo "${!v}"; }
+# site_peer_addr SITE: where the other sites reach SITE: its WAN address, or
+# with a NAT in front of it (nat_sites) the NAT's public one (PUB_SITE).
+site_peer_addr() { local v=PUB_$1; echo "${!v:-$(site_wan "$1")}"; }
 # The sites the topology helpers built (site_file's default peers).
 SITES=()
 
@@ -173,6 +177,45 @@ three_sites() {
         lan_add "$s" "$(site_gw "$s")/24" "$s-lan" "$(site_host "$s")/24"
     done
     SITES=(A B C)
+}
+
+# nat_sites: hub A on the public WAN, spoke B behind a NAT router N:
+#
+#   A-lan -- A wan0 192.0.2.1 ==== pub0 192.0.2.2 N priv0 10.99.0.1 ==== wan0 10.99.0.2 B -- B-lan
+#
+# N masquerades what leaves pub0 (nftables, `masquerade random`: each new
+# mapping gets a random public port, so `ns N conntrack -F` moves B's UDP
+# 500/4500 to new ports). B's WAN_B is its private address; the others reach
+# it at PUB_B (N's public address: site_file writes it as B's address).
+nat_sites() {
+    load_modules nf_conntrack nf_nat nf_tables nft_chain_nat nft_masq
+    WAN_B=10.99.0.2 PUB_B=192.0.2.2 NAT_PRIV=10.99.0.1
+    export WAN_B PUB_B NAT_PRIV
+    netns_add A forward
+    netns_add N forward
+    netns_add B forward
+    veth_link A wan0 "$WAN_A/$WAN_PLEN" N pub0 "$PUB_B/$WAN_PLEN"
+    veth_link N priv0 "$NAT_PRIV/24" B wan0 "$WAN_B/24"
+    ip -n B route add default via "$NAT_PRIV"
+    # Like a home router, N answers nothing on its public side: a packet to a
+    # port it has no mapping for is dropped, not answered with ICMP.
+    ns N nft -f - <<'NFT' || fail "nftables masquerade in N"
+table ip nat {
+    chain post {
+        type nat hook postrouting priority srcnat; policy accept;
+        oifname "pub0" masquerade random
+    }
+}
+table ip filter {
+    chain input {
+        type filter hook input priority filter; policy accept;
+        iifname "pub0" meta l4proto udp drop
+    }
+}
+NFT
+    lan_add A "$LAN_A_GW/24" A-lan "$LAN_A_HOST/24"
+    lan_add B "$LAN_B_GW/24" B-lan "$LAN_B_HOST/24"
+    SITES=(A B)
 }
 
 # ping_ok NS DEST [COUNT]: COUNT pings (default 5), all must be answered.
@@ -348,10 +391,12 @@ psk_for() {
 #           [--peer-opt PEER=YAML-LINE] [PEER...]
 # Writes SITE's site file to OUT (mode 0600: inline PSKs): site name = SITE in
 # lower case, wan = its WAN address, lan = its LAN prefix, one peer per PEER
-# (namespace names; default: every other site of two_sites/three_sites) with
-# the pair's psk_for, unless --psk gives another. OSPF hello/dead default to
+# (namespace names; default: every other site of two_sites/three_sites/
+# nat_sites) at its site_peer_addr with the pair's psk_for, unless --psk gives another. OSPF hello/dead default to
 # 1/4 s: OSPF comes up in seconds instead of a minute. --peer-opt adds a
-# line (e.g. "dpd: 20") under PEER.
+# line (e.g. "dpd: 20") under PEER. With TUNNEL_PROFILE set (the *_ikev1.sh
+# variants of a test), every peer gets "profile: $TUNNEL_PROFILE" unless a
+# --peer-opt names a profile itself; the lines above still override it.
 site_file() {
     local s=$1 out=$2 hello=1 dead=4 p k
     shift 2
@@ -382,13 +427,25 @@ site_file() {
         for p in "${peers[@]}"; do
             [ -n "$(site_wan "$p")" ] || fail "site_file: unknown peer $p"
             echo "  $(lc "$p"):"
-            echo "    address: $(site_wan "$p")"
+            echo "    address: $(site_peer_addr "$p")"
             echo "    psk: \"${psk[$p]:-$(psk_for "$s" "$p")}\""
             echo "    ospf: { hello: $hello, dead: $dead }"
+            if [ -n "${TUNNEL_PROFILE:-}" ] && [[ ${extra[$p]:-} != *"profile:"* ]]; then
+                echo "    profile: $TUNNEL_PROFILE"
+            fi
             printf '%s' "${extra[$p]:-}"
         done
     ) >"$out" || fail "site_file $s: cannot write $out"
     chmod 600 "$out"
+}
+
+# ike_version: the IKE version the tunnels run, 1 or 2: the version of
+# profiles/$TUNNEL_PROFILE.yaml, 2 without one (the default profile).
+ike_version() {
+    local v=""
+    [ -z "${TUNNEL_PROFILE:-}" ] ||
+        v=$(sed -n 's/^ *version: *\([12]\).*/\1/p' "$REPO/profiles/$TUNNEL_PROFILE.yaml")
+    echo "${v:-2}"
 }
 
 # tunneld_sock SITE: SITE's control socket. Each daemon gets its own: two
