@@ -19,7 +19,7 @@
 #   kernel_sas                 both ESP states in both kernels (-> problems)
 #   gre_traffic                pings, counters, WAN capture (-> problems)
 #   problems_report            print the problems, exit 1 if there is any
-#   charon_config NS LOCAL REMOTE IKE_PROPOSALS ESP_PROPOSALS PSK [START]
+#   charon_config NS LOCAL REMOTE IKE_PROPOSALS ESP_PROPOSALS PSK [START] [ID]
 #   charon_start NS            start it, wait for vici, load the config
 #   swan NS ARGS...            swanctl ARGS... against NS's charon
 #   sa_field TEXT KEY          KEY=VALUE out of `swanctl --raw` output
@@ -137,7 +137,8 @@ suite_set() {
 # shellcheck disable=SC2153 # PEER, DIRECTION, ...: set by the case
 
 # interop_site PSK: tunneld's site file ($WORK/A/site.yaml, SITE_FILE: peer
-# $PEER at WAN_B with PSK, plus SUITE_SITE), checked with tunneld --check
+# $PEER at site_peer_addr B (WAN_B, or behind nat_sites' NAT PUB_B) with
+# PSK, plus SUITE_SITE), checked with tunneld --check
 # --print, from which it sets GRE_KEY, IN_A and IN_B (the key and /31 that
 # tunneld derives). Fails unless tunneld resolves exactly SUITE_IKE,
 # SUITE_ESP and SUITE_PRINT.
@@ -152,7 +153,7 @@ site:
   lan: $LAN_A_NET
 peers:
   $PEER:
-    address: $WAN_B
+    address: $(site_peer_addr B)
     psk: "$psk"
 ${SUITE_SITE}
 EOF
@@ -197,7 +198,7 @@ gre_link() {
 # for DIRECTION peer-tunneld), in the background (TUNNELD_PID), its log
 # uptime-stamped in $WORK/A/tunneld.log. Returns once it logged "ready".
 td_start() {
-    local args=(-c "$SITE_FILE" --log-level debug)
+    local args=(-c "$SITE_FILE" --log-level debug --control "$(tunneld_sock A)")
     [ -x "$TUNNELD" ] || fail "no $TUNNELD (make tunneld/tunneld)"
     [ "$DIRECTION" = peer-tunneld ] && args+=(--passive)
     step "tunneld in A: ${args[*]}"
@@ -276,6 +277,24 @@ esp_packets() {
         sed -n '/lifetime current:/{n;s/^.*, *\([0-9]*\)(packets).*$/\1/p;}' | head -n 1
 }
 
+# _sa_pairs NS: NS's two ESP states as "SRC DST SPI" lines (A -> B, B -> A).
+# B's address is WAN_B in B's kernel and site_peer_addr B in A's: the same
+# on two_sites, the NAT's public PUB_B on nat_sites.
+_sa_pairs() {
+    local b=$WAN_B
+    [ "$1" = A ] && b=$(site_peer_addr B)
+    printf '%s\n' "$WAN_A $b $SPI_AB" "$b $WAN_A $SPI_BA"
+}
+
+# ESP_ENCAP: "udp" when the ESP SAs run in UDP 4500 (NAT traversal, the
+# "nat" scenario): gre_traffic then counts ESP-in-UDP instead of ESP, and
+# wants no plain ESP at all. Empty: plain ESP (proto 50).
+ESP_ENCAP=${ESP_ENCAP:-}
+# On UDP 4500 an IKE message starts with the 4-byte non-ESP marker (zero);
+# ESP starts with its SPI (never zero) and is longer than a keepalive.
+IKE_FILTER='udp port 500 or (udp port 4500 and udp[8:4] = 0)'
+ESPINUDP_FILTER='udp port 4500 and udp[4:2] > 16 and udp[8:4] != 0'
+
 # kernel_sas: both ESP states (SPI_AB: A -> B, SPI_BA: B -> A) in both
 # kernels, their packet counters kept for gre_traffic. Ends the case (with
 # the states and every problem so far) if any is missing or a problem is
@@ -284,7 +303,7 @@ declare -A _BEFORE=()
 kernel_sas() {
     local n d pk
     for n in A B; do
-        for d in "$WAN_A $WAN_B $SPI_AB" "$WAN_B $WAN_A $SPI_BA"; do
+        while read -r d; do
             # shellcheck disable=SC2086 # "src dst spi"
             set -- $d
             pk=$(esp_packets "$n" "$1" "$2" "$3")
@@ -293,7 +312,7 @@ kernel_sas() {
             else
                 _BEFORE[$n$3]=$pk
             fi
-        done
+        done < <(_sa_pairs "$n")
     done
     if [ ${#problems[@]} -gt 0 ]; then
         for n in A B; do echo "--- ip xfrm state in $n"; ip -n "$n" xfrm state; done
@@ -303,10 +322,10 @@ kernel_sas() {
 
 # gre_traffic: PINGS pings across the GRE /31 both ways, then the capture
 # "wan" stopped, and: every ESP state's packet counter rose by 2 * PINGS on
-# both sides, and the WAN carried IKE, ESP both ways, no GRE or ICMP in the
-# clear.
+# both sides, and the WAN carried IKE, ESP both ways (ESP_ENCAP=udp: ESP in
+# UDP 4500, and no plain ESP), no GRE or ICMP in the clear.
 gre_traffic() {
-    local n d pk b total gre_clear icmp_clear esp ike
+    local n d pk b total gre_clear icmp_clear esp ike bpub esp_f plain=0
     step "ping across the GRE /31, both directions"
     ping_ok A "$IN_B" "$PINGS"
     ping_ok B "$IN_A" "$PINGS"
@@ -314,7 +333,7 @@ gre_traffic() {
 
     step "kernel SA counters"
     for n in A B; do
-        for d in "$WAN_A $WAN_B $SPI_AB" "$WAN_B $WAN_A $SPI_BA"; do
+        while read -r d; do
             # shellcheck disable=SC2086
             set -- $d
             pk=$(esp_packets "$n" "$1" "$2" "$3")
@@ -323,22 +342,30 @@ gre_traffic() {
             # Each direction carried PINGS requests and PINGS replies.
             [ "${pk:-0}" -ge $((b + 2 * PINGS)) ] ||
                 problems+=("$n: SA $1 -> $2 spi $3 counted $b -> ${pk:-?} packets, expected +$((2 * PINGS)) or more")
-        done
+        done < <(_sa_pairs "$n")
     done
 
     step "WAN capture"
     total=$(capture_count wan)
     gre_clear=$(capture_count wan 'ip proto 47')
     icmp_clear=$(capture_count wan icmp)
-    esp=$(capture_count wan 'ip proto 50')
-    ike=$(capture_count wan 'udp port 500 or udp port 4500')
-    note "WAN: $total packets: $ike IKE, $esp ESP, $gre_clear GRE, $icmp_clear ICMP"
+    # The capture is on A's wan0: B is at site_peer_addr B there.
+    bpub=$(site_peer_addr B)
+    esp_f='ip proto 50'
+    if [ "$ESP_ENCAP" = udp ]; then
+        esp_f=$ESPINUDP_FILTER
+        plain=$(capture_count wan 'ip proto 50')
+    fi
+    esp=$(capture_count wan "$esp_f")
+    ike=$(capture_count wan "$IKE_FILTER")
+    note "WAN: $total packets: $ike IKE, $esp ESP${ESP_ENCAP:+ in $ESP_ENCAP ($plain plain ESP)}, $gre_clear GRE, $icmp_clear ICMP"
     [ "$gre_clear" -eq 0 ] || problems+=("$gre_clear GRE (proto 47) packets in the clear on the WAN")
     [ "$icmp_clear" -eq 0 ] || problems+=("$icmp_clear ICMP packets in the clear on the WAN")
     [ "$esp" -ge $((4 * PINGS)) ] || problems+=("only $esp ESP packets on the WAN, expected >= $((4 * PINGS))")
     [ "$ike" -ge 4 ] || problems+=("only $ike IKE packets on the WAN: where did the SA come from?")
-    if ! capture_count wan "esp and src $WAN_A and dst $WAN_B" | grep -qv '^0$' ||
-        ! capture_count wan "esp and src $WAN_B and dst $WAN_A" | grep -qv '^0$'; then
+    [ "$plain" -eq 0 ] || problems+=("$plain plain ESP (proto 50) packets on the WAN, all ESP should be in UDP 4500")
+    if ! capture_count wan "($esp_f) and src $WAN_A and dst $bpub" | grep -qv '^0$' ||
+        ! capture_count wan "($esp_f) and src $bpub and dst $WAN_A" | grep -qv '^0$'; then
         problems+=("ESP on the WAN not in both directions")
     fi
     if [ ${#problems[@]} -gt 0 ]; then
@@ -363,14 +390,16 @@ problems_report() {
 CHARON_VICI=unix:///run/charon.vici
 declare -A _CHARON_PID=()
 
-# charon_config NS LOCAL REMOTE IKE ESP PSK [START_ACTION]: write NS's
+# charon_config NS LOCAL REMOTE IKE ESP PSK [START_ACTION] [ID]: write NS's
 # strongswan.conf and swanctl.conf: one connection "tunneld" from LOCAL to
 # REMOTE, IKEv$SUITE_VERSION (default 2; with SUITE_MODE=aggressive, IKEv1
 # Aggressive Mode), PSK, IDs = the addresses, with a transport-mode CHILD_SA
 # "gre" for GRE only (dynamic[gre] both ways). START_ACTION: none (default:
-# charon only responds; the case initiates with swanctl --initiate).
+# charon only responds; the case initiates with swanctl --initiate). ID:
+# charon's own IKE identity (default LOCAL; behind a NAT the public address
+# the peer knows it by). CHARON_DPD: dpd_delay (default 30s).
 charon_config() {
-    local n=$1 local=$2 remote=$3 ike=$4 esp=$5 psk=$6 start=${7:-none}
+    local n=$1 local=$2 remote=$3 ike=$4 esp=$5 psk=$6 start=${7:-none} id=${8:-$2}
     local etc=/etc/netns/$n
     mkdir -p "$etc/swanctl" "$WORK/$n"
     # Every subdirectory swanctl --load-all may look at; empty.
@@ -393,6 +422,9 @@ charon {
     load = random! nonce! openssl! kdf pem pkcs1 pubkey kernel-netlink! socket-default! vici!
     install_routes = no
     install_virtual_ip = no
+    # IKEv1 has no IKE SA rekey: charon reauthenticates, and with this
+    # builds the new IKE and CHILD SAs before it deletes the old.
+    make_before_break = yes
     # Under TCG first packets can be slow: keep retransmits patient.
     retransmit_timeout = 4.0
     retransmit_tries = 4
@@ -437,10 +469,10 @@ connections {
         proposals = $ike
         encap = no
         mobike = no
-        dpd_delay = 30s
+        dpd_delay = ${CHARON_DPD:-30s}
         local {
             auth = psk
-            id = $local
+            id = $id
         }
         remote {
             auth = psk
@@ -460,7 +492,7 @@ connections {
 }
 secrets {
     ike-tunneld {
-        id-local = $local
+        id-local = $id
         id-remote = $remote
         secret = "$psk"
     }

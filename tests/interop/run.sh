@@ -43,6 +43,7 @@ repo=$(cd "$here/../.." && pwd -P)
 vmrun=$repo/tests/vm/vmrun
 logs=$repo/build/interop
 timeout=${INTEROP_TIMEOUT:-240}
+scenario_extra=${INTEROP_SCENARIO_EXTRA:-240}
 boot_grace=${INTEROP_BOOT_GRACE:-90}
 # The guest kernel's IO-APIC timer check fails now and then under TCG on a
 # loaded host ("..MP-BIOS bug: 8254 timer not connected to IO-APIC", then a
@@ -73,7 +74,7 @@ case $jobs in '' | *[!0-9]* | 0) echo "interop: -j wants a positive number" >&2;
 # As tests/e2e/run-all.sh: VMs side by side get one vCPU each (TCG).
 if [ "$jobs" -gt 1 ] && [ -z "${VM_SMP:-}" ]; then export VM_SMP=1; fi
 
-# The runs: "label peer direction suite break regex".
+# The runs: "label peer direction suite break scenario regex" (- for none).
 default_cases=()
 for c in default cbc default-x25519; do
     default_cases+=("strongswan/tunneld-peer/$c" "strongswan/peer-tunneld/$c")
@@ -88,8 +89,19 @@ for p in strongswan libreswan; do
     done
 done
 default_cases+=("${ikev1_cases[@]}")
-# Known (selectable by name): every peer, direction and suite.
-known=()
+# Scenarios (strongswan.sh's SCENARIO; strongSwan only), as a fourth part:
+# PEER/DIRECTION/SUITE/SCENARIO. In the default run: rekeys under load for
+# IKEv2 and IKEv1, both directions; NAT traversal for IKEv2 and IKEv1.
+scenario_cases=()
+for c in default v1-main; do
+    for d in tunneld-peer peer-tunneld; do scenario_cases+=("strongswan/$d/$c/rekey"); done
+done
+# NAT traversal: charon behind a NAT router initiates (the only direction:
+# tunneld, the public hub, cannot reach it first), then N's mappings flush.
+for c in default v1-main; do scenario_cases+=("strongswan/peer-tunneld/$c/nat"); done
+default_cases+=("${scenario_cases[@]}")
+# Known (selectable by name): every peer, direction and suite, and the scenarios.
+known=("${scenario_cases[@]}")
 for p in strongswan libreswan; do
     for c in default default-x25519 cbc v1-main v1-main-nopfs v1-aggr v1-aggr-nopfs; do
         known+=("$p/tunneld-peer/$c" "$p/peer-tunneld/$c")
@@ -114,7 +126,7 @@ if [ ${#sel[@]} -gt 0 ]; then
         @psk-v1) selfchecks+=(strongswan:v1-main libreswan:v1-main); unset "sel[$i]" ;;
         strongswan@psk | libreswan@psk) selfchecks+=("${sel[$i]%@psk}:default"); unset "sel[$i]" ;;
         strongswan@psk-v1 | libreswan@psk-v1) selfchecks+=("${sel[$i]%@psk-v1}:v1-main"); unset "sel[$i]" ;;
-        */*/*) ;;
+        */*/*/* | */*/*) ;;
         */*) sel[i]=strongswan/${sel[$i]} ;;
         esac
     done
@@ -131,16 +143,16 @@ for c in "${sel[@]}"; do
     case " ${known[*]} " in *" $c "*) ;; *)
         echo "interop: unknown case $c (known: PEER/DIRECTION/SUITE, PEER strongswan or libreswan," \
             "DIRECTION tunneld-peer or peer-tunneld, SUITE one of: default default-x25519 cbc" \
-            "v1-main v1-main-nopfs v1-aggr v1-aggr-nopfs)" >&2
+            "v1-main v1-main-nopfs v1-aggr v1-aggr-nopfs; or one of: ${scenario_cases[*]})" >&2
         exit 2
         ;;
     esac
-    IFS=/ read -r p d su <<<"$c"
+    IFS=/ read -r p d su sc <<<"$c"
     if [ -n "$smoke" ] && [ "$p" != strongswan ]; then
         echo "interop: --smoke: skipping $c (the smoke run is charon against charon)"
         continue
     fi
-    runs+=("$p-$d-$su $p $d $su - -")
+    runs+=("$p-$d-$su${sc:+-$sc} $p $d $su - ${sc:--} -")
 done
 # The self-check: a wrong PSK must end in an authentication failure. IKEv2:
 # in the case's own FAIL line (tunneld's "negotiation failed:
@@ -158,7 +170,7 @@ for sc in "${selfchecks[@]}"; do
     else
         re='decryption failed\?|mismatch of preshared secrets|AUTHENTICATION_FAILED'
     fi
-    runs+=("$p-tunneld-peer-$su@psk $p tunneld-peer $su psk $re")
+    runs+=("$p-tunneld-peer-$su@psk $p tunneld-peer $su psk - $re")
 done
 if [ -n "$smoke" ]; then logs=$logs/smoke; fi
 
@@ -187,14 +199,17 @@ mkdir -p "$logs"
 now_ms() { local t=${EPOCHREALTIME/./}; echo $((10#$t / 1000)); }
 secs() { echo "$(($1 / 1000)).$(($1 % 1000 / 100))"; }
 
-# run_one LABEL PEER DIRECTION SUITE BREAK REGEX: one VM; writes
+# run_one LABEL PEER DIRECTION SUITE BREAK SCENARIO REGEX: one VM; writes
 # LOGS/.LABEL.row ("peer<TAB>direction<TAB>proposal<TAB>result") and prints
 # its PASS/FAIL line. Exit status 0 for PASS. Runs as a background job.
 run_one() {
-    local label=$1 pname=$2 dir=$3 suite=$4 brk=$5 regex=$6
+    local label=$1 pname=$2 dir=$3 suite=$4 brk=$5 scen=$6 regex=$7 limit=$timeout
     local log=$logs/$label.log keep=$logs/$label t0 rc ok=0 ms why="" vm
     local peer prop arrow res
     [ "$brk" = - ] && brk=""
+    [ "$scen" = - ] && scen=""
+    # A scenario runs the whole case first, then its own part.
+    [ -n "$scen" ] && limit=$((timeout + scenario_extra))
     rm -rf "$keep" "$log"
     t0=$(now_ms)
     # A VM whose kernel died or hung before the script began (under TCG on
@@ -210,8 +225,8 @@ run_one() {
             # (e.g. a work-in-progress one) and its profiles, inside the VM too.
             export VMRUN_ENV="${VMRUN_ENV:-} INTEROP_BREAK INTEROP_SMOKE TUNNELD TUNNELD_PROFILES"
             export INTEROP_BREAK=$brk INTEROP_SMOKE=$smoke
-            cd "$repo" && exec "$vmrun" --timeout "$timeout" --keep "$keep" \
-                "$here/$pname.sh" "$dir" "$suite"
+            cd "$repo" && exec "$vmrun" --timeout "$limit" --keep "$keep" \
+                "$here/$pname.sh" "$dir" "$suite" ${scen:+"$scen"}
         ) >"$log" 2>&1 &
         vm=$!
         trap 'kill -TERM "$vm" 2>/dev/null; wait "$vm"; echo "FAIL $label (interrupted)"; exit 1' TERM
@@ -255,7 +270,7 @@ run_one() {
     if [ -z "$brk" ]; then
         [ "$rc" -eq 0 ] && grep -q '^INTEROP: ' "$log" && ok=1
         [ "$rc" -eq 0 ] && [ "$ok" = 0 ] && why=" (exit 0 without an INTEROP: line)"
-        [ "$rc" -eq 124 ] && why=" timed out after $timeout s"
+        [ "$rc" -eq 124 ] && why=" timed out after $limit s"
     elif [ "$rc" -eq 0 ]; then
         why=" INTEROP_BREAK=$brk: the case passed, but it must fail"
     elif [ "$rc" -ge 124 ]; then
@@ -273,7 +288,7 @@ run_one() {
     # The smoke run's "peer" is charon on both sides: say so.
     if [ -n "$smoke" ]; then peer="$peer-vs-itself(smoke)"; fi
     if grep -q '^INTEROP: ' "$log"; then
-        prop="$suite: $(sed -n 's/^INTEROP: .* ike=\([^ ]*\) esp=\([^ ]*\)$/\1 \/ \2/p' "$log" | head -n 1)"
+        prop="$suite${scen:+ +$scen}: $(sed -n 's/^INTEROP: .* ike=\([^ ]*\) esp=\([^ ]*\)$/\1 \/ \2/p' "$log" | head -n 1)"
     else
         prop="$suite (no SA)"
     fi
@@ -320,14 +335,14 @@ finish_one() {
 t_all=$(now_ms)
 labels=()
 for r in "${runs[@]}"; do
-    read -r label pname dir suite brk regex <<<"$r"
+    read -r label pname dir suite brk scen regex <<<"$r"
     labels+=("$label")
     rm -f "$logs/.$label.row"
     while [ ${#running[@]} -ge "$jobs" ]; do finish_one; done
     if [ "$verbose" = 1 ]; then
-        run_one "$label" "$pname" "$dir" "$suite" "$brk" "$regex" &
+        run_one "$label" "$pname" "$dir" "$suite" "$brk" "$scen" "$regex" &
     else
-        run_one "$label" "$pname" "$dir" "$suite" "$brk" "$regex" >"$logs/.$label.report" &
+        run_one "$label" "$pname" "$dir" "$suite" "$brk" "$scen" "$regex" >"$logs/.$label.report" &
     fi
     running[$!]=$label
 done

@@ -3,7 +3,7 @@
 # implementation, not ours), in one VM. Site A = tunneld in namespace A, site
 # B = charon in namespace B, on lib.sh's two_sites.
 #
-#   tests/vm/vmrun tests/interop/strongswan.sh DIRECTION SUITE
+#   tests/vm/vmrun tests/interop/strongswan.sh DIRECTION SUITE [SCENARIO]
 #
 # DIRECTION  tunneld-peer: tunneld initiates, charon only responds (no
 #                          start_action);
@@ -19,6 +19,14 @@
 #                     profiles/strongswan-ikev1.yaml, Main or Aggressive
 #                     Mode, Quick Mode with or without PFS (charon:
 #                     version = 1, aggressive = yes for v1-aggr*).
+# SCENARIO   what follows the checks below (default: nothing):
+#            rekey:   CHILD and IKE rekeys by both sides under a ping flow,
+#                     no packet lost (scenario_rekey.sh).
+#            nat:     charon in B behind a NAT router (lib.sh's nat_sites
+#                     instead of two_sites; peer-tunneld only): NAT-T
+#                     detected by both, ESP in UDP 4500, then the NAT's
+#                     mappings flushed and the tunnel back on its own
+#                     within a bound (scenario_nat.sh).
 #
 # The case passes only if, from real state:
 #  - charon shows the IKE SA ESTABLISHED (the suite's version, the expected
@@ -47,6 +55,7 @@ here=$(dirname "$0")
 
 DIRECTION=${1:-}
 SUITE=${2:-}
+SCENARIO=${3:-}
 BREAK=${INTEROP_BREAK:-}
 SMOKE=${INTEROP_SMOKE:-}
 case $DIRECTION in
@@ -54,6 +63,22 @@ tunneld-peer | peer-tunneld) ;;
 *) fail "usage: strongswan.sh tunneld-peer|peer-tunneld SUITE (one of: $SUITE_NAMES)" ;;
 esac
 suite_set "$SUITE" strongswan
+case $SCENARIO in
+'') ;;
+rekey)
+    # shellcheck source=../vm/flow.sh
+    . "$here/../vm/flow.sh"
+    # shellcheck source=scenario_rekey.sh
+    . "$here/scenario_rekey.sh"
+    ;;
+nat)
+    [ "$DIRECTION" = peer-tunneld ] || fail "SCENARIO=nat: charon initiates from behind the NAT (peer-tunneld only)"
+    [ -z "${INTEROP_SMOKE:-}" ] || fail "SCENARIO=nat: no INTEROP_SMOKE run (site A is tunneld, the NAT's public side)"
+    # shellcheck source=scenario_nat.sh
+    . "$here/scenario_nat.sh"
+    ;;
+*) fail "unknown SCENARIO=$SCENARIO (known: rekey nat)" ;;
+esac
 case $BREAK in '' | psk) ;; *) fail "unknown INTEROP_BREAK=$BREAK (known: psk)" ;; esac
 case $SMOKE in '' | charon) ;; *) fail "unknown INTEROP_SMOKE=$SMOKE (known: charon)" ;; esac
 
@@ -67,8 +92,13 @@ problems=()
 
 step "modules"
 load_modules ip_gre esp4 xfrm_user
-step "two sites"
-two_sites
+if [ "$SCENARIO" = nat ]; then
+    step "two sites, B behind a NAT (nat_sites)"
+    nat_sites
+else
+    step "two sites"
+    two_sites
+fi
 
 # tunneld's site file, and what it derives and resolves (lib-interop.sh).
 interop_site "$PSK"
@@ -80,7 +110,8 @@ if [ "$BREAK" = psk ]; then
     psk_b="wrong-$PSK"
 fi
 step "charon in B ($SUITE: IKE $SUITE_PEER_IKE; ESP $SUITE_PEER_ESP)"
-charon_config B "$WAN_B" "$WAN_A" "$SUITE_PEER_IKE" "$SUITE_PEER_ESP" "$psk_b"
+# Its identity is the address tunneld knows it by (behind a NAT: PUB_B).
+charon_config B "$WAN_B" "$WAN_A" "$SUITE_PEER_IKE" "$SUITE_PEER_ESP" "$psk_b" none "$(site_peer_addr B)"
 charon_start B
 PEER_NAME=strongswan-$(charon_version B)
 note "peer: $PEER_NAME"
@@ -207,9 +238,12 @@ fi
 
 # Both ESP states in both kernels, same SPIs.
 kernel_sas
+[ "$SCENARIO" = nat ] && nat_check
 
 # --- GRE over the SAs, both directions ------------------------------------------
 gre_traffic
 problems_report
 echo "PASS: $DIRECTION $SUITE: CHILD SA up on both sides, GRE over ESP both ways, counters rose, no GRE in the clear"
+[ "$SCENARIO" = rekey ] && rekey_under_load && echo "PASS: rekeys under load, none lost"
+[ "$SCENARIO" = nat ] && nat_rebind && echo "PASS: NAT mapping changed, the tunnel recovered in $NAT_RECOVERY_MS ms"
 echo "INTEROP: peer=$PEER_NAME ike=$ike_suite esp=$esp_suite"
