@@ -97,6 +97,7 @@ struct ike_sa {
     ike_time_t ike_rekey_at, ike_hard_at, up_at;
     ike_time_t created, last_rx, expire_at, dpd_at, child_soft_at, child_hard_at;
     ike_time_t keepalive_at;        /* next NAT keepalive; 0: none due */
+    ike_time_t dpd_give_up;         /* the liveness check in flight fails at this time */
     struct ikev1_sa *v1;            /* IKEv1 (ISAKMP SA) state; NULL for IKEv2 */
     struct ike_sa *next;
 };
@@ -156,6 +157,13 @@ void ike_child_report_down(struct ike_ctx *ctx, struct ike_sa *sa, struct ike_ch
                            enum ike_reason why);
 bool ike_sa_child_busy(const struct ike_sa *sa);
 void ike_child_switch(struct ike_ctx *ctx, struct ike_sa *sa, struct ike_child *c);
+
+/*
+ * lifetime.c: a liveness check sent at `sent` (the SA idle for one interval)
+ * is abandoned two intervals later, however many retransmissions that
+ * allows: a dead peer is declared within three intervals of its last word.
+ */
+ike_time_t ike_dpd_give_up(const struct ike_sa *sa, ike_time_t sent);
 
 /* natt.c: NAT traversal of both versions */
 uint16_t ike_addr_port(const struct sockaddr_storage *a);

@@ -194,13 +194,15 @@ static bool dpd_tick(struct ike_ctx *ctx, struct ike_sa *sa, ike_time_t now)
     struct ikev1_sa *v = sa->v1;
     ike_time_t iv = (ike_time_t)sa->peer->cfg.dpd_interval_s * 1000;
     if (v->dpd_out && now >= v->dpd_deadline) {
-        if (v->dpd_tries >= ctx->cfg.retransmit_tries) {
+        if (v->dpd_tries >= ctx->cfg.retransmit_tries || now >= sa->dpd_give_up) {
             ikev1_fail(ctx, sa, IKE_R_DEAD_PEER, "no answer to R-U-THERE");
             return false;
         }
         v->dpd_tries++;
         ctx->stats.retransmits++;
         v->dpd_deadline = now + ((ike_time_t)ctx->cfg.retransmit_base_ms << v->dpd_tries);
+        if (v->dpd_deadline > sa->dpd_give_up)
+            v->dpd_deadline = sa->dpd_give_up;
         ikev1_dpd_send(ctx, sa, now);
     }
     if (!sa->dpd_at || now < sa->dpd_at || v->dpd_out)
@@ -209,6 +211,7 @@ static bool dpd_tick(struct ike_ctx *ctx, struct ike_sa *sa, ike_time_t now)
         v->dpd_out = true;
         v->dpd_tries = 0;
         v->dpd_deadline = now + ctx->cfg.retransmit_base_ms;
+        sa->dpd_give_up = ike_dpd_give_up(sa, now);
         ikev1_dpd_send(ctx, sa, now);
     }
     sa->dpd_at = sa->last_rx + iv > now ? sa->last_rx + iv : now + iv;

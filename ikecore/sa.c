@@ -263,13 +263,16 @@ static bool retransmit(struct ike_ctx *ctx, struct ike_sa *sa, ike_time_t now)
 {
     if (sa->req_kind == REQ_NONE || now < sa->req_deadline)
         return true;
-    if (sa->req_tries >= ctx->cfg.retransmit_tries) {
+    bool dpd = sa->req_kind == REQ_DPD;
+    if (sa->req_tries >= ctx->cfg.retransmit_tries || (dpd && now >= sa->dpd_give_up)) {
         request_timeout(ctx, sa);
         return false;
     }
     sa->req_tries++;
     ctx->stats.retransmits++;
     sa->req_deadline = now + ((ike_time_t)ctx->cfg.retransmit_base_ms << sa->req_tries);
+    if (dpd && sa->req_deadline > sa->dpd_give_up)
+        sa->req_deadline = sa->dpd_give_up;
     ike_send_raw(ctx, &sa->local, &sa->remote, sa->req, sa->req_len, sa->peer);
     return true;
 }
@@ -290,8 +293,10 @@ static void liveness(struct ike_ctx *ctx, struct ike_sa *sa, ike_time_t now)
 {
     if (!sa->dpd_at || now < sa->dpd_at || sa->req_kind != REQ_NONE)
         return;
-    if (now - sa->last_rx >= (ike_time_t)sa->peer->cfg.dpd_interval_s * 1000)
+    if (now - sa->last_rx >= (ike_time_t)sa->peer->cfg.dpd_interval_s * 1000) {
         ikev2_info_request(ctx, sa, now, REQ_DPD);
+        sa->dpd_give_up = ike_dpd_give_up(sa, now);
+    }
     sa->dpd_at = sa->last_rx + (ike_time_t)sa->peer->cfg.dpd_interval_s * 1000;
     if (sa->dpd_at <= now)
         sa->dpd_at = now + (ike_time_t)sa->peer->cfg.dpd_interval_s * 1000;

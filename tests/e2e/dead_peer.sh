@@ -5,11 +5,12 @@
 #  1. kill -9 B's tunneld: B's kernel keeps its SAs (nothing removes them)
 #     but nothing answers IKE any more. A must log "b: IKE SA down: dead
 #     peer" (or "negotiation failed: dead peer") within BOUND: ikecore sends
-#     its liveness check once the IKE SA has been idle for DPD s, and gives
-#     up after retransmit_base_ms 500 doubling, 5 tries: sent at T, again at
-#     T+0.5, 1.5, 3.5, 7.5, 15.5, abandoned at T+31.5 s. So the worst case is
-#     DPD + 31.5 s after the kill; BOUND = 3 DPD + 31.5 s leaves room for
-#     TCG's late timers. The time it took is printed. Then A's ESP states
+#     its liveness check once the IKE SA has been idle for DPD s (at T, at
+#     most DPD s after the kill), retransmits it (retransmit_base_ms 500
+#     doubling: T+0.5, 1.5, 3.5, 7.5) and abandons it at T + 2 DPD
+#     (lifetime.c ike_dpd_give_up): within 3 liveness intervals of the
+#     peer's last word. BOUND = 3 DPD + 3 s for TCG's late timers and this
+#     script's polling. The time it took is printed. Then A's ESP states
 #     for B are gone, and its GRE policies stay (GRE never leaves in the
 #     clear while the peer is down);
 #  2. B's tunneld starts again: it cleans the killed run's SAs, initiates,
@@ -17,16 +18,17 @@
 #     both within RESTART_BOUND, one SA each way, none of the killed run's
 #     SPIs, OSPF Full, LAN ping passes);
 #  3. B's tunneld is SIGSTOPped until A's liveness check has gone
-#     unanswered through 4 retransmissions (5 IKE requests from A in the
-#     WAN capture, none from B), then SIGCONTed: B answers, and A must not
-#     declare it dead: no "dead peer" or SA down by the time A would have
-#     given up (first request + 31.5 s), the same SAs, the ping passes.
+#     unanswered through 3 retransmissions (4 IKE requests from A in the
+#     WAN capture, none from B, by T+3.5 s), then SIGCONTed: B answers, and
+#     A must not declare it dead: no "dead peer" or SA down by the time A
+#     would have given up (first request + 2 DPD), the same SAs, the ping
+#     passes.
 #
 # TUNNEL_PROFILE (dead_peer_ikev1.sh): both ends on that profile. With IKEv1
 # the liveness check is RFC 3706 DPD (ikecore/ikev1_sa.c dpd_tick): an
 # R-U-THERE once the ISAKMP SA has been idle for DPD s, then a fresh
 # R-U-THERE (next sequence number, new message ID) on the same back-off,
-# 500 ms doubling, 5 times, abandoned at T+31.5 s: the same budget, ending in
+# 500 ms doubling, abandoned at T + 2 DPD: the same budget, ending in
 # "negotiation failed: dead peer" and "IKE SA down: dead peer". The ISAKMP
 # header has no Response flag and the notify type is encrypted, so an
 # R-U-THERE is told from an ACK by direction only: while B is stopped every
@@ -47,16 +49,17 @@ case $BREAK in
 *) fail "unknown E2E_BREAK=$BREAK (known: longdpd)" ;;
 esac
 DPD=5                          # docs/config.md: dpd is 0 (off) or 5 to 3600 s
-# ikecore, both versions (sa.c retransmit, ikev1_sa.c dpd_tick): request +
-# 5 retransmissions, retransmit_base_ms 500 doubling, then give up.
-RETRANS_MS=$((500 * (1 + 2 + 4 + 8 + 16 + 32)))
+# ikecore, both versions (sa.c retransmit, ikev1_sa.c dpd_tick): the check
+# is abandoned 2 intervals after it was first sent.
+GIVE_UP_MS=$((2 * DPD * 1000))
 VER=$(ike_version)
-BOUND_MS=$((3 * DPD * 1000 + RETRANS_MS))
+SLACK_MS=3000
+BOUND_MS=$((3 * DPD * 1000 + SLACK_MS))
 # B initiates as soon as it is up (start-up + IKE_SA_INIT + IKE_AUTH: 4-8 s
 # measured under TCG); failing that, A's next retry (5 s after the dead peer,
 # its IKE_SA_INIT retransmitted for 31.5 s) would reach B too.
 RESTART_BOUND=30
-STOP_REQUESTS=5                # B stays stopped until A sent this many copies of its request
+STOP_REQUESTS=4                # B stays stopped until A sent this many copies of its request
 die() { dump_state A B; fail "$@"; }
 secs() { printf '%d.%01d' $(($1 / 1000)) $(($1 % 1000 / 100)); }
 # the main policies (not the per-socket IKE bypass ones)
@@ -114,7 +117,7 @@ step "tunnel up (IKEv$VER), OSPF Full"
 # --- 1. kill -9 -------------------------------------------------------------------
 old_b=$(pair_sas A B B | cut -d' ' -f3)
 tunneld_mark A
-step "kill -9 B's tunneld; A must notice within $(secs "$BOUND_MS") s (3 x $DPD s + $(secs "$RETRANS_MS") s of retransmissions)"
+step "kill -9 B's tunneld; A must notice within $(secs "$BOUND_MS") s (3 x $DPD s + $(secs "$SLACK_MS") s for TCG)"
 t_kill=$(_ms)
 rc=0
 tunneld_stop B KILL 30 || rc=$?
@@ -126,7 +129,7 @@ fi
 took=$(($(_ms) - t_kill))
 [ "$took" -le "$BOUND_MS" ] || die "A did not notice that B is dead within $(secs "$BOUND_MS") s: it took $(secs "$took") s"
 note "A: $(grep -m1 'b: .*dead peer' "$WORK/tunneld-A.log")"
-step "A noticed after $(secs "$took") s (liveness check idle $DPD s + $(secs "$RETRANS_MS") s budget: at most $(secs $((DPD * 1000 + RETRANS_MS))) s in theory, bound $(secs "$BOUND_MS") s)"
+step "A noticed after $(secs "$took") s (liveness check idle $DPD s + $(secs "$GIVE_UP_MS") s unanswered: at most $(secs $((DPD * 1000 + GIVE_UP_MS))) s in theory, bound $(secs "$BOUND_MS") s)"
 wait_for 10 no_sas A || die "A still has ESP states for B after declaring it dead: $(pair_sas A B A | tr '\n' ';')"
 [ "$(gre_policies A)" -eq "$pol_a" ] || die "A: $(gre_policies A) GRE policies while B is down, expected $pol_a (GRE could leave in the clear)"
 note "A: no ESP state for B, its $pol_a GRE policies stay"
@@ -155,7 +158,7 @@ capture_start stop A wan0
 step "SIGSTOP B's tunneld until A's liveness check went out $STOP_REQUESTS times unanswered"
 t_stop=$(_ms)
 kill -STOP "${TUNNELD_PID[B]}"
-# A sends once idle for DPD s, then retransmits at +0.5, +1.5, +3.5, +7.5 s.
+# A sends once idle for DPD s, then retransmits at +0.5, +1.5, +3.5 s.
 if ! wait_for $((DPD + 8 + 10)) ike_from_a; then
     kill -CONT "${TUNNELD_PID[B]}"
     die "A sent $(ike_pkts "$WAN_A" "$WAN_B" "$t_stop" "$REQUEST") IKE requests to the stopped B in $(secs $(($(_ms) - t_stop))) s, expected $STOP_REQUESTS (a liveness check and its retransmissions)"
@@ -169,8 +172,8 @@ first_ms=$(ike_pkts "$WAN_A" "$WAN_B" "$t_stop" "$REQUEST" first)
 note "B stopped $(secs $((t_cont - t_stop))) s; A's first request $(secs $((first_ms - t_stop))) s after the stop, $n_a IKE requests to B, nothing back"
 wait_for 20 ike_from_b || die "B sent nothing to A within 20 s of SIGCONT"
 tunneld_running B || die "tunneld B died after SIGCONT"
-# Had A not taken B's answer, it would give up at first + 31.5 s.
-left=$(((first_ms + RETRANS_MS + 2000 - $(_ms) + 999) / 1000))
+# Had A not taken B's answer, it would give up at first + 2 DPD.
+left=$(((first_ms + GIVE_UP_MS + 2000 - $(_ms) + 999) / 1000))
 note "watching A's log until its request would have timed out ($left s more)"
 if [ "$left" -gt 0 ] && wait_for "$left" dead_seen; then
     die "A declared B dead although B was stopped only $(secs $((t_cont - t_stop))) s and answered after SIGCONT"

@@ -318,8 +318,11 @@ START_TEST(dpd)
         ck_assert_uint_eq(h_count(&P.s[i], IKE_EV_IKE_DOWN), 0);
     }
     ck_assert_uint_gt(ike_get_stats(P.s[1].ctx)->rx_packets, 8);
-    P.filter = drop_all;
-    h_run(&P, P.now + 60000);
+    P.filter = drop_all;    /* dead within three intervals of the last word, not in one */
+    ike_time_t t0 = P.now;
+    h_run(&P, t0 + 9000);
+    ck_assert_uint_eq(h_count(&P.s[0], IKE_EV_IKE_DOWN), 0);
+    h_run(&P, t0 + 30000);
     assert_error(0, IKE_R_DEAD_PEER);
     ck_assert_uint_eq(h_find(&P.s[0], IKE_EV_IKE_DOWN, 0)->u.ike.reason, IKE_R_DEAD_PEER);
     ck_assert_uint_eq(h_find(&P.s[0], IKE_EV_CHILD_DOWN, 0)->u.child.reason, IKE_R_DEAD_PEER);

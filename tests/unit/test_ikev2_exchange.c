@@ -478,8 +478,12 @@ START_TEST(liveness_check)
     h_run(&P, P.now + 25000);       /* two idle periods: two checks, both answered */
     ck_assert_uint_eq(h_count(&P.s[0], IKE_EV_SEND), sends + 2);
     ck_assert_uint_eq(h_count(&P.s[0], IKE_EV_IKE_DOWN), 0);
+    /* silent from now: dead within three intervals of its last answer, not in one */
     P.filter = drop_all_to_b;
-    h_run(&P, P.now + 120000);
+    ike_time_t t0 = P.now;
+    h_run(&P, t0 + 9000);
+    ck_assert_uint_eq(h_count(&P.s[0], IKE_EV_IKE_DOWN), 0);
+    h_run(&P, t0 + 30000);
     ck_assert_uint_eq(h_count(&P.s[0], IKE_EV_IKE_DOWN), 1);
     ck_assert_uint_eq(h_find(&P.s[0], IKE_EV_IKE_DOWN, 0)->u.ike.reason, IKE_R_DEAD_PEER);
     ck_assert_uint_eq(h_find(&P.s[0], IKE_EV_CHILD_DOWN, 0)->u.child.reason, IKE_R_DEAD_PEER);
