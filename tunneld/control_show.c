@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "control.h"
+#include "ipaddr.h"
 #include "control_json.h"
 #include "control_show.h"
 #include "daemon.h"
@@ -61,13 +62,6 @@ bool peer_esp_up(const struct peer *p)
     return false;
 }
 
-static int64_t port_of(const struct sockaddr_storage *ss)
-{
-    if (ss->ss_family == AF_INET6)
-        return ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
-    return ntohs(((const struct sockaddr_in *)ss)->sin_port);
-}
-
 static struct json_object *ike_sa_json(const struct peer *p, const struct ike_sa_info *s)
 {
     struct json_object *o = json_object_new_object();
@@ -95,8 +89,8 @@ static struct json_object *ike_sa_json(const struct peer *p, const struct ike_sa
     j_bool(o, "nat", s->nat_local || s->nat_remote);
     j_bool(o, "nat_local", s->nat_local);
     j_bool(o, "nat_remote", s->nat_remote);
-    j_int(o, "local_port", port_of(&s->local));
-    j_int(o, "remote_port", port_of(&s->remote));
+    j_int(o, "local_port", ip_sockaddr_port(&s->local));
+    j_int(o, "remote_port", ip_sockaddr_port(&s->remote));
     if (s->established)
         j_int(o, "established_s", (int64_t)(now - s->established) / 1000);
     else

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "daemon.h"
+#include "ipaddr.h"
 #include "nat.h"
 #include "proposal.h"
 
@@ -33,13 +34,6 @@ static void on_send(struct daemon *d, const struct ike_event *ev)
         log_msg(&d->log, LOG_L_WARNING, ev->peer_name, "%s", e.text);
 }
 
-static uint16_t port_of(const struct sockaddr_storage *ss)
-{
-    if (ss->ss_family == AF_INET6)
-        return ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
-    return ntohs(((const struct sockaddr_in *)ss)->sin_port);
-}
-
 /*
  * The peer behind a NAT spoke from a new port (its NAT lost the mapping and
  * made another) or a new address. A port follows in the kernel states; an
@@ -62,7 +56,8 @@ static void on_moved(struct peer *p, const struct ike_event *ev)
     case NAT_MOVE_PORT:
         log_msg(&p->d->log, LOG_L_NOTICE, p->cfg.name, "NAT mapping changed: now %s (was %s)",
                 now, was);
-        peer_sa_encap_move(p, port_of(&ev->u.moved.local), port_of(&ev->u.moved.remote));
+        peer_sa_encap_move(p, ip_sockaddr_port(&ev->u.moved.local),
+                           ip_sockaddr_port(&ev->u.moved.remote));
         return;
     }
 }

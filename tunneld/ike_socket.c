@@ -1,4 +1,5 @@
 #include "ike_socket.h"
+#include "ipaddr.h"
 
 #include <errno.h>
 #include <linux/ipsec.h>
@@ -11,13 +12,6 @@
 #include <unistd.h>
 
 #define NON_ESP_MARKER_LEN 4
-
-static uint16_t port_of(const struct sockaddr_storage *ss)
-{
-    if (ss->ss_family == AF_INET6)
-        return ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
-    return ntohs(((const struct sockaddr_in *)ss)->sin_port);
-}
 
 static void set_port(struct sockaddr_storage *ss, uint16_t port)
 {
@@ -132,7 +126,7 @@ int ike_socket_send(const struct ike_sockets *s, const uint8_t *msg, size_t len,
                     struct errmsg *e)
 {
     static const uint8_t marker[NON_ESP_MARKER_LEN];
-    bool natt = port_of(src) == port_of(&s->natt_addr);
+    bool natt = ip_sockaddr_port(src) == ip_sockaddr_port(&s->natt_addr);
     struct iovec iov[2] = {
         {(void *)marker, natt ? NON_ESP_MARKER_LEN : 0},
         {(void *)msg, len},

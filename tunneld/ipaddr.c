@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 size_t ip_addr_len(const struct ip_addr *a)
@@ -161,4 +162,11 @@ void ip_addr_set_v4(struct ip_addr *a, uint32_t v)
     a->bytes[1] = (uint8_t)(v >> 16);
     a->bytes[2] = (uint8_t)(v >> 8);
     a->bytes[3] = (uint8_t)v;
+}
+
+uint16_t ip_sockaddr_port(const struct sockaddr_storage *ss)
+{
+    if (ss->ss_family == AF_INET6)
+        return ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
+    return ntohs(((const struct sockaddr_in *)ss)->sin_port);
 }

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 struct ip_addr {
     uint8_t family;    /* AF_INET or AF_INET6 */
@@ -44,6 +45,8 @@ void ip_addr_str(const struct ip_addr *a, char *buf, size_t len);
 void ip_prefix_str(const struct ip_prefix *p, char *buf, size_t len);
 
 /* IPv4 helpers for the inner /31s, host byte order. */
+/* The port of an AF_INET or AF_INET6 socket address, host order. */
+uint16_t ip_sockaddr_port(const struct sockaddr_storage *ss);
 uint32_t ip_addr_v4(const struct ip_addr *a);
 void ip_addr_set_v4(struct ip_addr *a, uint32_t host_order);
 

@@ -1,16 +1,10 @@
 #include "nat.h"
+#include "ipaddr.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
-
-static uint16_t port_of(const struct sockaddr_storage *ss)
-{
-    if (ss->ss_family == AF_INET6)
-        return ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
-    return ntohs(((const struct sockaddr_in *)ss)->sin_port);
-}
 
 static bool same_host(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
 {
@@ -29,7 +23,7 @@ enum nat_move nat_move_kind(const struct sockaddr_storage *configured,
 {
     if (!same_host(now, configured))
         return NAT_MOVE_ADDRESS;
-    if (same_host(now, was) && port_of(now) == port_of(was))
+    if (same_host(now, was) && ip_sockaddr_port(now) == ip_sockaddr_port(was))
         return NAT_MOVE_NONE;
     return NAT_MOVE_PORT;
 }
@@ -63,10 +57,10 @@ void nat_addr_port_str(const struct sockaddr_storage *ss, char *buf, size_t len)
     char a[INET6_ADDRSTRLEN] = "?";
     if (ss->ss_family == AF_INET6) {
         inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ss)->sin6_addr, a, sizeof(a));
-        snprintf(buf, len, "[%s]:%u", a, port_of(ss));
+        snprintf(buf, len, "[%s]:%u", a, ip_sockaddr_port(ss));
         return;
     }
     if (ss->ss_family == AF_INET)
         inet_ntop(AF_INET, &((const struct sockaddr_in *)ss)->sin_addr, a, sizeof(a));
-    snprintf(buf, len, "%s:%u", a, port_of(ss));
+    snprintf(buf, len, "%s:%u", a, ip_sockaddr_port(ss));
 }
